@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+// Rill: a Kafka-compatible commit log in Swift, with the harness that measures it and tries to
+// break it. See docs/ and ../shared/DESIGN.md for the module layout and the dependency direction.
+import PackageDescription
+
+let package = Package(
+    name: "Rill",
+    products: [
+        .executable(name: "rill", targets: ["rill"]),
+        .library(name: "RillFormat", targets: ["RillFormat"]),
+        .library(name: "RillStorage", targets: ["RillStorage"]),
+    ],
+    dependencies: [
+        // ByteBuffer is the byte vocabulary of every core module (DESIGN.md).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Shrinking property tests for the storage model test.
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // System compression libraries (zlib, lz4, zstd, snappy), installed by `make deps`.
+        .systemLibrary(
+            name: "CCodecs",
+            path: "Sources/CCodecs",
+            providers: [.apt(["zlib1g-dev", "liblz4-dev", "libzstd-dev", "libsnappy-dev"])]
+        ),
+        // CRC-32C with the SSE4.2 instruction where the CPU has it, a table-driven fallback otherwise.
+        .target(name: "CRillChecksum", path: "Sources/CRillChecksum"),
+        .target(
+            name: "RillFormat",
+            dependencies: [
+                "CCodecs",
+                "CRillChecksum",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "RillStorage",
+            dependencies: [
+                "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "rill",
+            dependencies: [
+                "RillFormat",
+                "RillStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ArchitectureTests"),
+        .testTarget(
+            name: "RillFormatTests",
+            dependencies: ["RillFormat", .product(name: "NIOCore", package: "swift-nio")],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "RillStorageTests",
+            dependencies: [
+                "RillStorage",
+                "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+    ]
+)

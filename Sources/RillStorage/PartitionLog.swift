@@ -1,0 +1,314 @@
+import NIOCore
+import RillFormat
+
+/// What one `append` did.
+public struct LogAppendInfo: Hashable, Sendable {
+    /// Offset of the first record appended.
+    public var firstOffset: Offset
+    /// Offset of the last record appended.
+    public var lastOffset: Offset
+    /// The largest timestamp among the appended batches.
+    public var maxTimestamp: Timestamp
+    /// The broker's stamp on LogAppendTime topics; `.none` otherwise.
+    public var logAppendTime: Timestamp
+    public var recordCount: Int
+    public var batchCount: Int
+    public var byteCount: Int
+}
+
+/// A byte range of a segment file: what a fetch sends (with sendfile where it can).
+/// Holding a slice keeps the file open even if the segment is deleted meanwhile.
+public struct FileSlice {
+    public let file: any StorageFile
+    public let position: Int64
+    public let length: Int
+
+    /// Reads the range into memory.
+    public func read() throws -> ByteBuffer {
+        try file.readBatch(at: position, size: length)
+    }
+}
+
+/// The answer to `read(from:maximumBytes:)`.
+public struct LogReadResult {
+    /// The bytes to send: whole batches, the last possibly cut short by the byte limit (Kafka
+    /// clients skip a partial trailing batch). nil when there is nothing to read yet.
+    public var slice: FileSlice?
+    /// Base offset of the first batch in `slice`.
+    public var firstBatchOffset: Offset?
+    public var logStartOffset: Offset
+    public var logEndOffset: Offset
+    public var highWatermark: Offset
+}
+
+/// A partition's commit log on disk: a directory of segments in Kafka's format, with the
+/// checkpoints, leader-epoch cache and producer state that go with it (Kafka's UnifiedLog).
+///
+/// Words (DESIGN.md): `logStartOffset` is the first offset still readable; `logEndOffset` the
+/// offset the next record will get; `highWatermark` the end of what is *committed* (set by the
+/// replication layer; reads for consumers stop there); `recoveryPoint` the end of what is
+/// *synced* (fsynced): a crash loses nothing below it.
+///
+/// Isolation: not thread-safe. A partition's log is touched only by the event loop that owns
+/// the partition (DESIGN.md, thread per core). Time comes in as `now`; nothing here reads a clock.
+public final class PartitionLog {
+    public static let recoveryPointFileName = "recovery-point-offset-checkpoint"
+    public static let logStartOffsetFileName = "log-start-offset-checkpoint"
+
+    public let directory: String
+    public private(set) var configuration: LogConfiguration
+    let fileSystem: any FileSystem
+    /// Ordered by base offset; never empty; the last is the active segment.
+    var segments: [Segment]
+    public internal(set) var logStartOffset: Offset
+    public internal(set) var recoveryPoint: Offset
+    public internal(set) var highWatermark: Offset
+    public internal(set) var leaderEpochCache: LeaderEpochCache
+    public internal(set) var producerStateTable: ProducerStateTable
+    /// What opening the log found and did.
+    public internal(set) var recoveryReport = RecoveryReport()
+    /// Corrupt batches found below the recovery point (each reported once).
+    public internal(set) var corruptionReports: [StorageError] = []
+
+    var unflushedRecordCount: Int64 = 0
+    var firstUnflushedAppendTime: Timestamp?
+    var lastRecoveryPointCheckpointTime: Timestamp?
+    var checkpointedRecoveryPoint: Offset?
+    /// Set when a write failed and could not be undone; the log then refuses changes.
+    var failure: StorageError?
+    var isClosed = false
+
+    init(directory: String, configuration: LogConfiguration, fileSystem: any FileSystem, segments: [Segment],
+         logStartOffset: Offset, recoveryPoint: Offset, leaderEpochCache: LeaderEpochCache, producerStateTable: ProducerStateTable) {
+        precondition(!segments.isEmpty, "a log always has an active segment")
+        self.directory = directory
+        self.configuration = configuration
+        self.fileSystem = fileSystem
+        self.segments = segments
+        self.logStartOffset = logStartOffset
+        self.recoveryPoint = recoveryPoint
+        self.highWatermark = segments[segments.count - 1].nextOffset
+        self.leaderEpochCache = leaderEpochCache
+        self.producerStateTable = producerStateTable
+    }
+
+    var activeSegment: Segment { segments[segments.count - 1] }
+    /// The offset the next appended record gets.
+    public var logEndOffset: Offset { activeSegment.nextOffset }
+    /// Bytes in all segment files.
+    public var sizeInBytes: Int64 { segments.reduce(0) { $0 + $1.size } }
+    public var segmentBaseOffsets: [Offset] { segments.map(\.baseOffset) }
+
+    /// Changes settings; takes effect for the next append, roll, retention or cleaning.
+    public func updateConfiguration(_ newConfiguration: LogConfiguration) throws {
+        try newConfiguration.validate()
+        configuration = newConfiguration
+    }
+
+    /// Sets the high watermark (the replication layer decides it), clamped to the log.
+    public func updateHighWatermark(_ offset: Offset) {
+        highWatermark = min(max(offset, logStartOffset), logEndOffset)
+    }
+
+    func checkWritable() throws {
+        if isClosed { throw StorageError(.logUnavailable, "the log is closed", path: directory) }
+        if let failure { throw StorageError(.logUnavailable, "the log failed earlier: \(failure)", path: directory) }
+    }
+
+    // MARK: Append
+
+    /// Appends one or more record batches (Kafka's `records` bytes). Each batch is validated
+    /// (structure always, CRC-32C unless `verifyChecksums` is false because the caller just
+    /// checked it), given offsets by rewriting its header in place, stamped with `leaderEpoch`
+    /// and, on LogAppendTime topics, with `now`. All batches are written with one write.
+    ///
+    /// Nothing is appended unless every batch is valid. After a failed write the file is cut
+    /// back; if that fails too the log stops accepting writes.
+    @discardableResult
+    public func append(_ batches: inout ByteBuffer, leaderEpoch: LeaderEpoch = .none, now: Timestamp, verifyChecksums: Bool = true) throws -> LogAppendInfo {
+        try checkWritable()
+        let parsed = try validateForAppend(batches, verifyChecksums: verifyChecksums)
+        let offsetSpan = parsed.reduce(Int64(0)) { $0 + Int64($1.header.lastOffsetDelta) + 1 }
+        try maybeRoll(incomingBytes: Int64(batches.readableBytes), lastOffset: logEndOffset + (offsetSpan - 1), now: now)
+
+        let firstOffset = logEndOffset
+        let logAppendTime = configuration.messageTimestampType == .logAppendTime ? now : Timestamp.none
+        let assigned = assignOffsets(&batches, parsed: parsed, from: firstOffset, leaderEpoch: leaderEpoch, logAppendTime: logAppendTime)
+
+        let segment = activeSegment
+        let sizeBefore = segment.size
+        do {
+            try batches.withUnsafeReadableBytes { bytes in
+                try segment.append(bytes, batches: assigned, indexIntervalBytes: configuration.indexIntervalBytes, now: now)
+            }
+        } catch {
+            do { try segment.logFile.truncate(to: sizeBefore) } catch { failure = error as? StorageError }
+            throw error
+        }
+
+        var recordCount = 0
+        var maxTimestamp = Timestamp.none
+        for (header, _) in assigned {
+            producerStateTable.update(with: header, appendTime: now)
+            recordCount += Int(header.recordCount)
+            maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+        }
+        if leaderEpoch != .none, leaderEpochCache.latestEpoch.map({ leaderEpoch > $0 }) ?? true {
+            leaderEpochCache.assign(epoch: leaderEpoch, startOffset: firstOffset)
+            try leaderEpochCache.write(to: directory, fileSystem: fileSystem)
+        }
+        unflushedRecordCount += Int64(recordCount)
+        if firstUnflushedAppendTime == nil { firstUnflushedAppendTime = now }
+        if unflushedRecordCount >= configuration.flushMessages { try sync() }
+        return LogAppendInfo(
+            firstOffset: firstOffset, lastOffset: logEndOffset - 1, maxTimestamp: maxTimestamp,
+            logAppendTime: logAppendTime, recordCount: recordCount, batchCount: assigned.count,
+            byteCount: batches.readableBytes)
+    }
+
+    /// Splits `batches` into validated batches, enforcing `max.message.bytes`.
+    func validateForAppend(_ batches: ByteBuffer, verifyChecksums: Bool) throws -> [(header: RecordBatchHeader, position: Int)] {
+        guard batches.readableBytes > 0 else { throw StorageError(.invalidBatch, "no record batches to append") }
+        let limit = configuration.maximumMessageBytes
+        return try batches.withUnsafeReadableBytes { bytes in
+            var result: [(header: RecordBatchHeader, position: Int)] = []
+            var position = 0
+            while position < bytes.count {
+                let header: RecordBatchHeader
+                do {
+                    header = try RecordBatch.validate(UnsafeRawBufferPointer(rebasing: bytes[position...]), verifyChecksum: verifyChecksums, position: Int64(position))
+                } catch {
+                    throw StorageError(.invalidBatch, "\(error)", position: Int64(position))
+                }
+                guard Int64(header.totalSize) <= limit else {
+                    throw StorageError(.batchTooLarge, "batch of \(header.totalSize) bytes exceeds max.message.bytes \(limit)", position: Int64(position))
+                }
+                result.append((header, position))
+                position += header.totalSize
+            }
+            return result
+        }
+    }
+
+    /// Writes offsets (and the leader epoch, and the append time) into the batch headers.
+    func assignOffsets(_ batches: inout ByteBuffer, parsed: [(header: RecordBatchHeader, position: Int)], from firstOffset: Offset,
+                       leaderEpoch: LeaderEpoch, logAppendTime: Timestamp) -> [(header: RecordBatchHeader, position: Int)] {
+        var next = firstOffset
+        var assigned = parsed
+        batches.withUnsafeMutableReadableBytes { bytes in
+            for index in assigned.indices {
+                var header = assigned[index].header
+                let start = assigned[index].position
+                let batch = UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + header.totalSize)])
+                header.baseOffset = next
+                batch.storeBigEndian(next.rawValue, at: RecordBatchHeader.FieldOffset.baseOffset)
+                if leaderEpoch != .none {
+                    header.partitionLeaderEpoch = leaderEpoch
+                    batch.storeBigEndian(leaderEpoch.rawValue, at: RecordBatchHeader.FieldOffset.partitionLeaderEpoch)
+                }
+                if logAppendTime != .none {
+                    header.attributes.timestampType = .logAppendTime
+                    header.maxTimestamp = logAppendTime
+                    batch.storeBigEndian(header.attributes.rawValue, at: RecordBatchHeader.FieldOffset.attributes)
+                    batch.storeBigEndian(logAppendTime.milliseconds, at: RecordBatchHeader.FieldOffset.maxTimestamp)
+                    RecordBatch.updateChecksum(batch)
+                    header.crc = batch.loadBigEndian(at: RecordBatchHeader.FieldOffset.crc, as: UInt32.self)
+                }
+                assigned[index].header = header
+                next = header.nextOffset
+            }
+        }
+        return assigned
+    }
+
+    // MARK: Rolling
+
+    /// Rolls when the active segment is full (`segment.bytes`), old (`segment.ms`), its index is
+    /// full, or the next offsets would not fit its 32-bit relative index.
+    func maybeRoll(incomingBytes: Int64, lastOffset: Offset, now: Timestamp) throws {
+        let active = activeSegment
+        guard !active.isEmpty else { return }
+        let isFull = active.size + incomingBytes > configuration.segmentBytes
+        let isOld = active.rollingTimestamp.map { now.milliseconds - $0.milliseconds >= configuration.segmentMilliseconds } ?? false
+        if try isFull || isOld || active.isIndexFull(maximumIndexBytes: configuration.maximumIndexBytes) || !active.canHold(lastOffset: lastOffset) {
+            try roll()
+        }
+    }
+
+    /// Starts a new active segment at the log end offset (nothing happens if the active segment
+    /// is empty). Snapshots the producer state at the new base offset.
+    public func roll() throws {
+        try checkWritable()
+        let active = activeSegment
+        guard !active.isEmpty else { return }
+        let newBaseOffset = logEndOffset
+        try ProducerStateSnapshots.write(producerStateTable, at: newBaseOffset, directory: directory, fileSystem: fileSystem)
+        try active.closeForAppends()
+        segments.append(try Segment.create(directory: directory, baseOffset: newBaseOffset, fileSystem: fileSystem, now: nil))
+    }
+
+    // MARK: Durability
+
+    /// Makes every appended record durable (fsync); afterwards `recoveryPoint == logEndOffset`.
+    public func sync() throws {
+        try checkWritable()
+        // Unsynced segments are always a suffix of the list: every sync syncs all of them.
+        var index = segments.count - 1
+        while index >= 0 && !segments[index].isSynced { index -= 1 }
+        for segment in segments[(index + 1)...] { try segment.sync() }
+        recoveryPoint = logEndOffset
+        unflushedRecordCount = 0
+        firstUnflushedAppendTime = nil
+    }
+
+    /// Periodic work driven by the owner's timer: the `flush.ms` policy, syncing segments closed
+    /// by a roll, rewriting the recovery-point checkpoint, expiring idle producers.
+    public func tick(now: Timestamp) throws {
+        try checkWritable()
+        if let first = firstUnflushedAppendTime, configuration.flushMilliseconds != .max,
+           now.milliseconds - first.milliseconds >= configuration.flushMilliseconds {
+            try sync()
+        } else if segments.count >= 2, !segments[segments.count - 2].isSynced {
+            for segment in segments.dropLast() where !segment.isSynced { try segment.sync() }
+            recoveryPoint = max(recoveryPoint, activeSegment.baseOffset)
+        }
+        let interval = configuration.recoveryPointCheckpointIntervalMilliseconds
+        if checkpointedRecoveryPoint != recoveryPoint,
+           lastRecoveryPointCheckpointTime.map({ now.milliseconds - $0.milliseconds >= interval }) ?? true {
+            try writeRecoveryPointCheckpoint()
+            lastRecoveryPointCheckpointTime = now
+        }
+        producerStateTable.removeExpired(now: now, expirationMilliseconds: configuration.producerIDExpirationMilliseconds)
+    }
+
+    /// Persists the recovery point. Safe at any time: it only ever records synced offsets.
+    public func writeRecoveryPointCheckpoint() throws {
+        let path = FilePath.join(directory, Self.recoveryPointFileName)
+        try CheckpointFile.write([["\(recoveryPoint.rawValue)"]], to: path, fileSystem: fileSystem)
+        checkpointedRecoveryPoint = recoveryPoint
+    }
+
+    func writeLogStartOffsetCheckpoint() throws {
+        let path = FilePath.join(directory, Self.logStartOffsetFileName)
+        try CheckpointFile.write([["\(logStartOffset.rawValue)"]], to: path, fileSystem: fileSystem)
+    }
+
+    /// Syncs everything and writes the checkpoints and a producer snapshot, so that the next
+    /// open has nothing to recover. The log cannot be used afterwards.
+    public func close() throws {
+        guard !isClosed else { return }
+        defer { isClosed = true }
+        guard failure == nil else { return }
+        try sync()
+        try activeSegment.closeForAppends()
+        try ProducerStateSnapshots.write(producerStateTable, at: logEndOffset, directory: directory, fileSystem: fileSystem)
+        try writeRecoveryPointCheckpoint()
+        try writeLogStartOffsetCheckpoint()
+    }
+
+    /// Closes the log and removes its directory (DeleteTopics).
+    public func delete() throws {
+        isClosed = true
+        try fileSystem.removeDirectory(at: directory)
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `rill`: the command-line tool. Subcommands are added as the system grows (DESIGN.md).
+@main
+struct Rill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rill",
+        abstract: "A Kafka-compatible commit log, and the harness that measures it and tries to break it.",
+        subcommands: [DumpLogCommand.self, PerfCommand.self]
+    )
+}
