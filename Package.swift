@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "rill", targets: ["rill"]),
         .library(name: "RillFormat", targets: ["RillFormat"]),
         .library(name: "RillStorage", targets: ["RillStorage"]),
+        .library(name: "RillProtocol", targets: ["RillProtocol"]),
     ],
     dependencies: [
         // ByteBuffer is the byte vocabulary of every core module (DESIGN.md).
@@ -41,6 +42,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "RillProtocol",
+            dependencies: [
+                "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "rill",
             dependencies: [
@@ -51,6 +59,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchitectureTests"),
+        .testTarget(
+            name: "RillProtocolTests",
+            dependencies: ["RillProtocol", "RillFormat", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "RillFormatTests",
             dependencies: ["RillFormat", .product(name: "NIOCore", package: "swift-nio")],
