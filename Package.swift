@@ -26,26 +26,37 @@ let package = Package(
             providers: [.apt(["zlib1g-dev", "liblz4-dev", "libzstd-dev", "libsnappy-dev"])]
         ),
         // CRC-32C with the SSE4.2 instruction where the CPU has it, a table-driven fallback otherwise.
-        .target(name: "CRillChecksum", path: "Sources/CRillChecksum"),
+        .target(name: "CRillChecksum", path: "Sources/CRillChecksum", exclude: ["README.md"]),
         .target(
             name: "RillFormat",
             dependencies: [
                 "CCodecs",
                 "CRillChecksum",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "RillStorage",
             dependencies: [
                 "RillFormat",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "RillProtocol",
             dependencies: [
                 "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "RillBroker",
+            dependencies: [
+                "RillFormat",
+                "RillStorage",
+                "RillProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -6,20 +6,13 @@ public enum CheckpointFile {
     public static func write(_ entries: [[String]], to path: String, fileSystem: any FileSystem) throws {
         var text = "\(version)\n\(entries.count)\n"
         for entry in entries { text += entry.joined(separator: " ") + "\n" }
-        let temporary = path + ".tmp"
-        let file = try fileSystem.openFile(at: temporary, create: true)
-        try file.truncate(to: 0)
-        try Array(text.utf8).withUnsafeBytes { bytes throws in try file.write(bytes, at: 0) }
-        try file.sync()
-        try fileSystem.rename(from: temporary, to: path)
-        try fileSystem.syncDirectory(at: FilePath.parent(path))
+        try AtomicFile.write(Array(text.utf8), to: path, fileSystem: fileSystem)
     }
 
     /// The entries of the checkpoint at `path`, or nil when there is none.
     /// Throws `.invalidCheckpoint` when the file exists but does not parse.
     public static func read(from path: String, fieldsPerEntry: Int, fileSystem: any FileSystem) throws -> [[String]]? {
-        guard fileSystem.fileExists(at: path) else { return nil }
-        let bytes = try fileSystem.openFile(at: path, create: false).readAll()
+        guard let bytes = try AtomicFile.read(path, fileSystem: fileSystem) else { return nil }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count >= 2, Int(lines[0]) == version, let count = Int(lines[1]), count >= 0, lines.count >= 2 + count else {
             throw StorageError(.invalidCheckpoint, "malformed checkpoint header", path: path)

@@ -312,3 +312,20 @@ public final class PartitionLog {
         try fileSystem.removeDirectory(at: directory)
     }
 }
+
+extension PartitionLog {
+    /// Records that `epoch` leads from the current log end (as a newly elected leader does, so
+    /// that OffsetForLeaderEpoch can answer before the first append). No-op for an older or
+    /// equal epoch.
+    public func assignLeaderEpoch(_ epoch: LeaderEpoch) throws {
+        try checkWritable()
+        guard leaderEpochCache.latestEpoch.map({ epoch > $0 }) ?? true else { return }
+        leaderEpochCache.assign(epoch: epoch, startOffset: logEndOffset)
+        try leaderEpochCache.write(to: directory, fileSystem: fileSystem)
+    }
+
+    /// The leader epoch that wrote `offset`, from the epoch cache (nil when unknown).
+    public func leaderEpoch(of offset: Offset) -> LeaderEpoch? {
+        leaderEpochCache.entries.last { $0.startOffset <= offset }?.epoch
+    }
+}

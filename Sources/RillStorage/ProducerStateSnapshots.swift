@@ -10,14 +10,7 @@ enum ProducerStateSnapshots {
 
     /// Writes `table` as the state after every batch below `offset`: temporary file, sync, rename.
     static func write(_ table: ProducerStateTable, at offset: Offset, directory: String, fileSystem: any FileSystem) throws {
-        let path = SegmentFiles.snapshotPath(directory, offset)
-        let temporary = path + ".tmp"
-        let file = try fileSystem.openFile(at: temporary, create: true)
-        try file.truncate(to: 0)
-        try table.encodeSnapshot().withUnsafeBytes { try file.write($0, at: 0) }
-        try file.sync()
-        try fileSystem.rename(from: temporary, to: path)
-        try fileSystem.syncDirectory(at: directory)
+        try AtomicFile.write(table.encodeSnapshot(), to: SegmentFiles.snapshotPath(directory, offset), fileSystem: fileSystem)
     }
 
     /// The newest readable snapshot at or below `offset`. Unreadable snapshots are removed.

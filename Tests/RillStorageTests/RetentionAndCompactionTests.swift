@@ -143,4 +143,18 @@ import Testing
         #expect(try first.records().map { String(buffer: $0.value!) } == ["3"])
         #expect(try first.records().map(\.offsetDelta) == [2])
     }
+
+    @Test func aReplacementIsDiscardedWhenItsSegmentChangedWhileCleaningRan() throws {
+        let (log, fileSystem) = try compactedLog()
+        for index in 0..<30 { try log.append([TestRecord("k\(index % 3)", "v\(index)")]) }
+        let plan = try #require(try log.prepareCleaning(now: t0))
+        let result = try plan.execute()  // as on a background thread
+        #expect(result.statistics.cleanedSegments > 0)
+        let before = try log.allRecords()
+        try log.truncate(to: Offset(2))  // the cleaned segments are gone now
+        try log.completeCleaning(result)
+        #expect(try log.allRecords() == Array(before.prefix { $0.offset < 2 }))
+        let leftovers = try fileSystem.contentsOfDirectory(at: "/p").filter { $0.hasSuffix(".cleaned") || $0.hasSuffix(".swap") }
+        #expect(leftovers.isEmpty)
+    }
 }
