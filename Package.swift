@@ -60,11 +60,25 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "RillServer",
+            dependencies: [
+                "RillBroker",
+                "RillProtocol",
+                "RillStorage",
+                "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "rill",
             dependencies: [
                 "RillFormat",
                 "RillStorage",
+                "RillServer",
+                "RillBroker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

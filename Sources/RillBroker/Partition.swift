@@ -40,7 +40,7 @@ public final class Partition {
         public var logStartOffset: Offset
         public var appendedRecords: Int
 
-        static func failure(_ code: ErrorCode, _ message: String?, logStartOffset: Offset) -> ProduceResult {
+        public static func failure(_ code: ErrorCode, _ message: String?, logStartOffset: Offset) -> ProduceResult {
             ProduceResult(errorCode: code, errorMessage: message, baseOffset: .none, logAppendTime: .none, logStartOffset: logStartOffset, appendedRecords: 0)
         }
     }
@@ -84,7 +84,7 @@ public final class Partition {
 
     // MARK: Fetch
 
-    public struct FetchResult {
+    public struct FetchResult: Sendable {
         public var errorCode: ErrorCode
         public var highWatermark: Offset
         public var lastStableOffset: Offset
@@ -93,6 +93,19 @@ public final class Partition {
         public var records: FileSlice?
 
         public var byteCount: Int { records?.length ?? 0 }
+
+        public init(errorCode: ErrorCode, highWatermark: Offset, lastStableOffset: Offset, logStartOffset: Offset, records: FileSlice?) {
+            self.errorCode = errorCode
+            self.highWatermark = highWatermark
+            self.lastStableOffset = lastStableOffset
+            self.logStartOffset = logStartOffset
+            self.records = records
+        }
+
+        /// A partition-level error with no data.
+        public static func failure(_ errorCode: ErrorCode) -> FetchResult {
+            FetchResult(errorCode: errorCode, highWatermark: .none, lastStableOffset: .none, logStartOffset: .none, records: nil)
+        }
     }
 
     /// Reads from `offset` for a consumer: up to the high watermark, `maximumBytes` (the first
@@ -121,6 +134,13 @@ public final class Partition {
         public var timestamp: Timestamp
         public var offset: Offset
         public var leaderEpoch: LeaderEpoch
+
+        public init(errorCode: ErrorCode, timestamp: Timestamp, offset: Offset, leaderEpoch: LeaderEpoch) {
+            self.errorCode = errorCode
+            self.timestamp = timestamp
+            self.offset = offset
+            self.leaderEpoch = leaderEpoch
+        }
     }
 
     public static let latestTimestamp = Timestamp(milliseconds: -1)

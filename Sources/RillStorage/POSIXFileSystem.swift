@@ -7,7 +7,8 @@ import Darwin
 #endif
 
 /// The real file system, through POSIX calls (pread/pwrite/fdatasync).
-public final class POSIXFileSystem: FileSystem {
+/// Stateless, so one instance serves every thread.
+public final class POSIXFileSystem: FileSystem, Sendable {
     public init() {}
 
     public func createDirectory(at path: String) throws {

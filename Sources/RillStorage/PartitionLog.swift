@@ -18,7 +18,11 @@ public struct LogAppendInfo: Hashable, Sendable {
 
 /// A byte range of a segment file: what a fetch sends (with sendfile where it can).
 /// Holding a slice keeps the file open even if the segment is deleted meanwhile.
-public struct FileSlice {
+///
+/// `@unchecked Sendable`: a slice is only ever read (pread, sendfile) and the bytes it covers
+/// are never rewritten — appends go past its end, compaction writes a new file. Reads of a
+/// `POSIXFile` are safe from any thread; a `SimulatedFile` must stay on its test's thread.
+public struct FileSlice: @unchecked Sendable {
     public let file: any StorageFile
     public let position: Int64
     public let length: Int

@@ -1,0 +1,76 @@
+import NIOCore
+import RillBroker
+import RillFormat
+import RillStorage
+
+extension BrokerRuntime {
+    /// Runs `body` for each item on the shard that owns its partition — one task per shard,
+    /// items of a shard in request order — and returns the results in item order.
+    /// `body` gets nil for a partition this broker does not have.
+    func onPartitions<Item: Sendable, Result: Sendable>(
+        _ items: [(topicPartition: TopicPartition, item: Item)],
+        eventLoop: any EventLoop,
+        _ body: @escaping @Sendable (Partition?, Item, PartitionShard) -> Result
+    ) -> EventLoopFuture<[Result]> {
+        var byShard: [Int: [(index: Int, topicPartition: TopicPartition, item: Item)]] = [:]
+        for (index, entry) in items.enumerated() {
+            byShard[ShardPlacement.index(of: entry.topicPartition, shardCount: shards.count), default: []].append((index, entry.topicPartition, entry.item))
+        }
+        let futures = byShard.map { shardIndex, entries in
+            shards[shardIndex].run { shard in
+                entries.map { entry in (entry.index, body(shard.partition(entry.topicPartition), entry.item, shard)) }
+            }
+        }
+        let count = items.count
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { groups in
+            var ordered = [Result?](repeating: nil, count: count)
+            for (index, result) in groups.joined() { ordered[index] = result }
+            return ordered.map { $0! }
+        }
+    }
+
+    // MARK: Opening and closing partitions
+
+    /// Opens (recovering) a partition's log on its shard and registers it there.
+    func openPartition(_ topicPartition: TopicPartition, configuration topicConfiguration: TopicConfiguration, leaderEpoch: LeaderEpoch) -> EventLoopFuture<Void> {
+        let directory = partitionDirectory(topicPartition)
+        let fileSystem = self.fileSystem
+        return shard(for: topicPartition).run { shard in
+            let log = try PartitionLog.open(directory: directory, fileSystem: fileSystem, configuration: topicConfiguration.log, now: Self.now())
+            let partition = try Partition(topicPartition: topicPartition, log: log, leaderEpoch: leaderEpoch, configuration: topicConfiguration)
+            shard.add(partition)
+            return log.recoveryReport
+        }.map { report in
+            if let truncation = report.truncation {
+                self.log("\(topicPartition): recovery cut \(truncation.truncatedBytes) bytes at \(truncation.path):\(truncation.position) (\(truncation.reason))")
+            }
+            for corruption in report.corruptions {
+                self.log("\(topicPartition): CORRUPT batch below the recovery point, never served: \(corruption)")
+            }
+        }
+    }
+
+    /// Removes a partition from its shard and deletes its directory.
+    func deletePartition(_ topicPartition: TopicPartition) -> EventLoopFuture<Void> {
+        shard(for: topicPartition).run { shard in
+            if let partition = shard.remove(topicPartition) { try partition.log.delete() }
+        }
+    }
+
+    /// Syncs and closes every partition of every shard (clean shutdown).
+    func closeAllPartitions(eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let futures = shards.map { shard in
+            shard.run { shard in
+                var failures: [String] = []
+                for partition in shard.allPartitions {
+                    do { try partition.log.close() } catch { failures.append("\(partition.topicPartition): \(error)") }
+                    shard.remove(partition.topicPartition)
+                }
+                return failures
+            }
+        }
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { results in
+            for failure in results.joined() { self.log("close failed: \(failure)") }
+        }
+    }
+}

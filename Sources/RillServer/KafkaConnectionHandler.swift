@@ -1,0 +1,153 @@
+import NIOCore
+import RillProtocol
+import RillStorage
+
+/// One client connection: splits the byte stream into frames, hands each request to the
+/// broker, and writes responses strictly in request order — Kafka clients match responses to
+/// requests by order (kafka-python, Java) or expect order anyway (librdkafka).
+///
+/// Requests are pipelined: up to `maximumInFlightRequests` are processed at once; beyond that
+/// the handler stops reading from the socket (back-pressure through TCP). Requests on one
+/// connection reach each partition shard in arrival order (shards run submitted work FIFO),
+/// which keeps an idempotent producer's batches in sequence.
+final class KafkaConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = IOData
+
+    static let maximumInFlightRequests = 64
+
+    private let broker: BrokerRuntime
+    private var frames: FrameDecoder
+    /// Responses in request order; an entry is nil until its request completes.
+    private var pending = CircularBuffer<PendingResponse>()
+    private var nextSequence: UInt64 = 0
+    private var isReading = false
+    private var isClosing = false
+
+    final class PendingResponse {
+        let sequence: UInt64
+        var payload: ResponsePayload?
+        init(sequence: UInt64) { self.sequence = sequence }
+    }
+
+    init(broker: BrokerRuntime) {
+        self.broker = broker
+        self.frames = FrameDecoder(maximumFrameBytes: broker.configuration.maximumRequestBytes)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        readIfAllowed(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        isReading = false
+        frames.append(unwrapInboundIn(data))
+        do {
+            while !isClosing, let frame = try frames.next() {
+                handle(frame: frame, context: context)
+            }
+        } catch {
+            close(context: context, reason: "\(error)")
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        readIfAllowed(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func readIfAllowed(context: ChannelHandlerContext) {
+        guard !isReading, !isClosing, pending.count < Self.maximumInFlightRequests else { return }
+        isReading = true
+        context.read()
+    }
+
+    private func handle(frame: ByteBuffer, context: ChannelHandlerContext) {
+        let entry = PendingResponse(sequence: nextSequence)
+        nextSequence += 1
+        pending.append(entry)
+        let future = broker.handle(frame: frame, eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        future.hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            switch result {
+            case .success(let payload): entry.payload = payload
+            case .failure(let error): entry.payload = .close(reason: "\(error)")
+            }
+            handler.flushCompleted(context: context)
+        }
+    }
+
+    /// Writes every completed response at the head of the queue.
+    private func flushCompleted(context: ChannelHandlerContext) {
+        var wrote = false
+        while let head = pending.first, let payload = head.payload {
+            pending.removeFirst()
+            switch payload {
+            case .none: continue
+            case .frame(let buffer):
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+                wrote = true
+            case .parts(let parts):
+                write(parts, context: context)
+                wrote = true
+            case .close(let reason):
+                if wrote { context.flush() }
+                close(context: context, reason: reason)
+                return
+            }
+        }
+        if wrote { context.flush() }
+        readIfAllowed(context: context)
+    }
+
+    /// Buffers go out as they are; file ranges go out with sendfile where the file is a real
+    /// file, else read into memory.
+    private func write(_ parts: [ResponsePart], context: ChannelHandlerContext) {
+        for part in parts {
+            switch part {
+            case .bytes(let buffer):
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+            case .file(let slice):
+                guard slice.length > 0 else { continue }
+                if let descriptor = slice.file.descriptor, let region = FileRegionWriter.region(for: slice, descriptor: descriptor) {
+                    let promise = context.eventLoop.makePromise(of: Void.self)
+                    promise.futureResult.whenComplete { _ in try? region.fileHandle.close() }
+                    context.write(wrapOutboundOut(.fileRegion(region)), promise: promise)
+                } else if let buffer = try? slice.read() {
+                    context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+                } else {
+                    close(context: context, reason: "cannot read \(slice.file.path)")
+                    return
+                }
+            }
+        }
+    }
+
+    private func close(context: ChannelHandlerContext, reason: String) {
+        guard !isClosing else { return }
+        isClosing = true
+        broker.log("closing connection from \(context.remoteAddress?.description ?? "?"): \(reason)")
+        context.close(promise: nil)
+    }
+}
+
+/// Turns a file slice into a NIO `FileRegion` over a duplicate of the file's descriptor, which
+/// the writer closes once the region is sent (the original stays with the segment).
+enum FileRegionWriter {
+    static func region(for slice: FileSlice, descriptor: Int32) -> FileRegion? {
+        let duplicate = dup(descriptor)
+        guard duplicate >= 0 else { return nil }
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: duplicate)
+        return FileRegion(fileHandle: handle, readerIndex: Int(slice.position), endIndex: Int(slice.position) + slice.length)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
