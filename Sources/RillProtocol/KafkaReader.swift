@@ -213,3 +213,51 @@ extension ByteBuffer {
     /// An empty tagged-field section.
     public mutating func writeEmptyTaggedFields() { writeUnsignedVarint(0) }
 }
+
+// MARK: Domain values and arrays of primitives
+
+extension KafkaReader {
+    /// An int16 Kafka error code.
+    public mutating func readErrorCode() throws -> ErrorCode { ErrorCode(rawValue: try readInt16()) }
+
+    /// An int64 log offset.
+    public mutating func readOffset() throws -> Offset { Offset(try readInt64()) }
+
+    /// An int32 leader epoch.
+    public mutating func readLeaderEpoch() throws -> LeaderEpoch { LeaderEpoch(try readInt32()) }
+
+    /// An int64 timestamp in milliseconds since the Unix epoch (or a negative sentinel).
+    public mutating func readTimestamp() throws -> Timestamp { Timestamp(milliseconds: try readInt64()) }
+
+    /// An int64 producer id.
+    public mutating func readProducerID() throws -> ProducerID { ProducerID(try readInt64()) }
+
+    /// An int16 producer epoch.
+    public mutating func readProducerEpoch() throws -> ProducerEpoch { ProducerEpoch(try readInt16()) }
+
+    /// `[int32]`: a non-nullable array of int32 (partition indexes, broker ids).
+    public mutating func readInt32Array() throws -> [Int32] { try readArray { try $0.readInt32() } }
+
+    /// `[string]`: a non-nullable array of non-nullable strings.
+    public mutating func readStringArray() throws -> [String] { try readArray { try $0.readString() } }
+
+    /// `[string]?`: a nullable array (-1 = null) of non-nullable strings.
+    public mutating func readNullableStringArray() throws -> [String]? { try readNullableArray { try $0.readString() } }
+}
+
+extension ByteBuffer {
+    /// `[int32]`: int32 count then the values.
+    public mutating func writeKafkaInt32Array(_ values: [Int32]) {
+        writeKafkaArray(values) { buffer, value in buffer.writeInteger(value) }
+    }
+
+    /// `[string]`: int32 count then the strings.
+    public mutating func writeKafkaStringArray(_ values: [String]) {
+        writeKafkaArray(values) { buffer, value in buffer.writeKafkaString(value) }
+    }
+
+    /// `[string]?`: int32 count (-1 for null) then the strings.
+    public mutating func writeKafkaNullableStringArray(_ values: [String]?) {
+        writeKafkaNullableArray(values) { buffer, value in buffer.writeKafkaString(value) }
+    }
+}

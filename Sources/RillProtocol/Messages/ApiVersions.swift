@@ -6,7 +6,7 @@ import RillFormat
 /// A client that sends a version the broker does not support (librdkafka sends v3, kafka-python
 /// v4, both flexible) gets `unsupportedVersionReply`: a v0-format body with error 35 and the
 /// broker's list, under response header v0. That is the only API accepted at any version.
-public struct ApiVersionsRequest: KafkaRequestMessage {
+public struct ApiVersionsRequest: KafkaRequestMessage, Hashable {
     public typealias Response = ApiVersionsResponse
     public static let apiKey = ApiKey.apiVersions
 
