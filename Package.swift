@@ -72,6 +72,16 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "RillClient",
+            dependencies: [
+                "RillProtocol",
+                "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "rill",
             dependencies: [
@@ -79,6 +89,8 @@ let package = Package(
                 "RillStorage",
                 "RillServer",
                 "RillBroker",
+                "RillClient",
+                "RillProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

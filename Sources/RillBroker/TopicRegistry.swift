@@ -12,6 +12,14 @@ public struct TopicRecord: Codable, Hashable, Sendable {
     public var overrides: [String: String]
     /// Each partition's current leader epoch.
     public var leaderEpochs: [Int32]
+
+    public init(name: String, topicID: String, partitionCount: Int32, overrides: [String: String], leaderEpochs: [Int32]) {
+        self.name = name
+        self.topicID = topicID
+        self.partitionCount = partitionCount
+        self.overrides = overrides
+        self.leaderEpochs = leaderEpochs
+    }
 }
 
 /// The broker's topics: names, partition counts, configs and leader epochs, persisted as

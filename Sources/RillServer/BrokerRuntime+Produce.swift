@@ -18,7 +18,7 @@ extension BrokerRuntime {
     func produce(_ request: ProduceRequest, header: RequestHeader, eventLoop: any EventLoop) -> EventLoopFuture<ResponsePayload> {
         var response = ProduceResponse(
             topics: request.topics.map { topic in
-                ProduceResponse.Topic(name: topic.name, partitions: topic.partitions.map { ProduceResponse.Partition(partition: $0.partition, errorCode: .none) })
+                ProduceResponse.Topic(name: topic.name, partitions: topic.partitions.map { ProduceResponse.Partition(partition: $0.partition, errorCode: .none, baseOffset: .none) })
             })
         guard [-1, 0, 1].contains(request.acks) else {
             fill(&response, with: .invalidRequiredAcks)
@@ -41,7 +41,9 @@ extension BrokerRuntime {
         let appended = onPartitions(items, eventLoop: eventLoop) { partition, item, shard in
             (item, Self.produce(item, partition: partition, shard: shard, version: version, acks: acks, now: now))
         }
+        let template = response
         return appended.map { results in
+            var response = template
             var failed = false
             for (item, result) in results {
                 response.topics[item.topicIndex].partitions[item.partitionIndex].apply(result)

@@ -72,8 +72,10 @@ extension BrokerRuntime {
             let shape: (partitions: Int32, replication: Int16)
             do {
                 shape = try topicShape(topic)
-            } catch {
+            } catch let error as TopicCreationError {
                 return eventLoop.makeSucceededFuture(.init(name: topic.name, errorCode: error.errorCode, errorMessage: error.message))
+            } catch {
+                return eventLoop.makeSucceededFuture(.init(name: topic.name, errorCode: .unknownServerError, errorMessage: "\(error)"))
             }
             var overrides: [String: String] = [:]
             for config in topic.configs { if let value = config.value { overrides[config.name] = value } }

@@ -1,3 +1,4 @@
+import RillProtocol
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore

@@ -48,16 +48,18 @@ final class ControlPlane: @unchecked Sendable {
 
     /// Claims a topic name for creation. Throws the Kafka error to answer with.
     func reserve(_ name: String, partitionCount: Int32) throws(TopicCreationError) {
-        try lock.withLock { () throws(TopicCreationError) in
+        let refusal: TopicCreationError? = lock.withLock {
             if current.topics[name] != nil || reserved.contains(name) {
-                throw TopicCreationError(.topicAlreadyExists, "topic '\(name)' already exists")
+                return TopicCreationError(.topicAlreadyExists, "topic '\(name)' already exists")
             }
             let total = registry.partitionCount + Int(partitionCount)
             guard total <= configuration.maximumPartitionCount else {
-                throw TopicCreationError(.invalidPartitions, "the broker would have \(total) partitions, more than rill.max.partitions \(configuration.maximumPartitionCount)")
+                return TopicCreationError(.invalidPartitions, "the broker would have \(total) partitions, more than rill.max.partitions \(configuration.maximumPartitionCount)")
             }
             reserved.insert(name)
+            return nil
         }
+        if let refusal { throw refusal }
     }
 
     func releaseReservation(_ name: String) {

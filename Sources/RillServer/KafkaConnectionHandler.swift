@@ -72,9 +72,9 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         nextSequence += 1
         pending.append(entry)
         let future = broker.handle(frame: frame, eventLoop: context.eventLoop)
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound((self, context, entry), eventLoop: context.eventLoop)
         future.hop(to: context.eventLoop).whenComplete { result in
-            let (handler, context) = loopBound.value
+            let (handler, context, entry) = loopBound.value
             switch result {
             case .success(let payload): entry.payload = payload
             case .failure(let error): entry.payload = .close(reason: "\(error)")

@@ -1,3 +1,4 @@
+import RillProtocol
 import NIOCore
 import RillBroker
 import RillFormat

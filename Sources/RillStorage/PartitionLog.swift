@@ -27,6 +27,12 @@ public struct FileSlice: @unchecked Sendable {
     public let position: Int64
     public let length: Int
 
+    public init(file: any StorageFile, position: Int64, length: Int) {
+        self.file = file
+        self.position = position
+        self.length = length
+    }
+
     /// Reads the range into memory.
     public func read() throws -> ByteBuffer {
         try file.readBatch(at: position, size: length)

@@ -6,6 +6,6 @@ struct Rill: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rill",
         abstract: "A Kafka-compatible commit log, and the harness that measures it and tries to break it.",
-        subcommands: [DumpLogCommand.self, PerfCommand.self]
+        subcommands: [BrokerCommand.self, DumpLogCommand.self, PerfCommand.self]
     )
 }

@@ -1,0 +1,138 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RillProtocol
+
+/// The client's view of a cluster: one connection per broker (opened on demand), the bootstrap
+/// list, and the metadata cache. Control plane, so an actor; the data path reads the metadata
+/// through `metadataSnapshot` without awaiting it.
+public actor KafkaCluster {
+    public let configuration: ClientConfiguration
+    let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private var connections: [Int32: BrokerConnection] = [:]
+    private var connecting: [Int32: Task<BrokerConnection, any Error>] = [:]
+    private var bootstrapConnection: BrokerConnection?
+    private var lastRefresh: ContinuousClock.Instant?
+    private var isClosed = false
+    private nonisolated let snapshot = NIOLockedValueBox(ClusterMetadata())
+
+    /// A cluster client on `group`, or on its own single-threaded group when none is given.
+    public init(configuration: ClientConfiguration, group: (any EventLoopGroup)? = nil) {
+        self.configuration = configuration
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.ownsGroup = group == nil
+    }
+
+    /// The latest metadata, readable from any thread without waiting.
+    public nonisolated var metadataSnapshot: ClusterMetadata { snapshot.withLockedValue { $0 } }
+
+    // MARK: Connections
+
+    /// The connection to broker `nodeID`, opened if needed (metadata must name the broker).
+    public func connection(to nodeID: Int32) async throws -> BrokerConnection {
+        try checkOpen()
+        if let existing = connections[nodeID], existing.isActive { return existing }
+        if let pending = connecting[nodeID] { return try await pending.value }
+        guard let broker = metadataSnapshot.brokers[nodeID] else {
+            throw KafkaClientError(.connectionFailed, "no address known for broker \(nodeID)")
+        }
+        let configuration = self.configuration
+        let group = self.group
+        let task = Task {
+            try await BrokerConnection.connect(host: broker.host, port: broker.port, clientID: configuration.clientID, group: group,
+                                               timeout: .milliseconds(configuration.connectTimeoutMilliseconds),
+                                               maximumResponseBytes: configuration.maximumResponseBytes)
+        }
+        connecting[nodeID] = task
+        defer { connecting[nodeID] = nil }
+        let connection = try await task.value
+        if isClosed {
+            await connection.close()
+            throw KafkaClientError(.closed, "the client was closed")
+        }
+        connections[nodeID] = connection
+        return connection
+    }
+
+    /// Some live connection: an existing broker connection, else a bootstrap server.
+    public func anyConnection() async throws -> BrokerConnection {
+        try checkOpen()
+        if let live = connections.values.first(where: \.isActive) { return live }
+        if let bootstrap = bootstrapConnection, bootstrap.isActive { return bootstrap }
+        var failures: [String] = []
+        for server in configuration.bootstrapServers {
+            do {
+                let connection = try await BrokerConnection.connect(
+                    host: server.host, port: server.port, clientID: configuration.clientID, group: group,
+                    timeout: .milliseconds(configuration.connectTimeoutMilliseconds), maximumResponseBytes: configuration.maximumResponseBytes)
+                bootstrapConnection = connection
+                return connection
+            } catch {
+                failures.append("\(server.host):\(server.port): \(error)")
+            }
+        }
+        throw KafkaClientError(.connectionFailed, "no bootstrap server reachable (\(failures.joined(separator: "; ")))")
+    }
+
+    /// Drops a connection after an error, so the next use reconnects.
+    public func discard(_ connection: BrokerConnection) async {
+        for (nodeID, existing) in connections where existing === connection { connections[nodeID] = nil }
+        if bootstrapConnection === connection { bootstrapConnection = nil }
+        await connection.close()
+    }
+
+    // MARK: Metadata
+
+    /// Fetches metadata for `topics` (nil: all topics) and merges it into the cache.
+    @discardableResult
+    public func refreshMetadata(topics: [String]?, allowAutoTopicCreation: Bool = false) async throws -> ClusterMetadata {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let connection = try await anyConnection()
+            do {
+                let response = try await connection.send(
+                    MetadataRequest(topics: topics, allowAutoTopicCreation: allowAutoTopicCreation),
+                    timeout: configuration.requestTimeout)
+                let merged = snapshot.withLockedValue { metadata -> ClusterMetadata in
+                    metadata.merge(response)
+                    return metadata
+                }
+                lastRefresh = .now
+                return merged
+            } catch {
+                lastError = error
+                await discard(connection)
+            }
+        }
+        throw lastError ?? KafkaClientError(.connectionFailed, "metadata refresh failed")
+    }
+
+    /// Metadata for `topic`, fetched if unknown or older than `metadata.max.age.ms`.
+    public func topicMetadata(_ topic: String, allowAutoTopicCreation: Bool = false) async throws -> ClusterMetadata.TopicInfo {
+        let isStale = lastRefresh.map { ContinuousClock.now - $0 > .milliseconds(configuration.metadataMaximumAgeMilliseconds) } ?? true
+        if !isStale, let known = metadataSnapshot.topics[topic], known.errorCode == .none, !known.partitions.isEmpty {
+            return known
+        }
+        let metadata = try await refreshMetadata(topics: [topic], allowAutoTopicCreation: allowAutoTopicCreation)
+        guard let info = metadata.topics[topic] else {
+            throw KafkaClientError(.unknownTopicOrPartition, "topic '\(topic)' is not in the metadata")
+        }
+        return info
+    }
+
+    // MARK: Lifecycle
+
+    private func checkOpen() throws {
+        if isClosed { throw KafkaClientError(.closed, "the client was closed") }
+    }
+
+    public func close() async {
+        isClosed = true
+        for connection in connections.values { await connection.close() }
+        connections = [:]
+        if let bootstrapConnection { await bootstrapConnection.close() }
+        bootstrapConnection = nil
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+}
