@@ -49,7 +49,8 @@ let package = Package(
             dependencies: [
                 "RillFormat",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "RillBroker",

@@ -1,3 +1,6 @@
+import NIOCore
+import RillFormat
+
 /// Which versions of each API this package can encode and decode, and where each API's
 /// flexible (KIP-482) versions begin (kafka-protocol.md §2.0).
 ///
@@ -80,31 +83,4 @@ public protocol KafkaResponseMessage: Sendable {
     static var apiKey: ApiKey { get }
     init(from reader: inout KafkaReader, version: Int16) throws
     func write(to buffer: inout ByteBuffer, version: Int16)
-}
-
-import NIOCore
-import RillFormat
-
-extension KafkaRequestMessage {
-    /// A complete request frame: size, header v1, body.
-    public func encodedFrame(version: Int16, correlationID: Int32, clientID: String?, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256)
-        let frame = buffer.startKafkaFrame()
-        RequestHeader(apiKey: Self.apiKey, apiVersion: version, correlationID: correlationID, clientID: clientID).write(to: &buffer)
-        write(to: &buffer, version: version)
-        buffer.finishKafkaFrame(at: frame)
-        return buffer
-    }
-}
-
-extension KafkaResponseMessage {
-    /// A complete response frame: size, response header, body.
-    public func encodedFrame(version: Int16, correlationID: Int32, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256)
-        let frame = buffer.startKafkaFrame()
-        ResponseHeader.write(correlationID: correlationID, apiKey: Self.apiKey, version: version, to: &buffer)
-        write(to: &buffer, version: version)
-        buffer.finishKafkaFrame(at: frame)
-        return buffer
-    }
 }

@@ -143,7 +143,9 @@ public struct KafkaReader {
             throw ProtocolError(.invalidValue, "array count \(count) with \(remaining) bytes left")
         }
         var elements: [Element] = []
-        elements.reserveCapacity(count)
+        // Reserve for what small arrays need only: a count can still be far above the number of
+        // elements the bytes really hold (elements are larger than one byte).
+        elements.reserveCapacity(Swift.min(count, 1024))
         for _ in 0..<count { elements.append(try readElement(&self)) }
         return elements
     }
