@@ -15,6 +15,8 @@ let package = Package(
         // ByteBuffer is the byte vocabulary of every core module (DESIGN.md).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Deque for the producer's batch queues and the consumer's record buffers.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         // Shrinking property tests for the storage model test.
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -78,6 +80,7 @@ let package = Package(
             dependencies: [
                 "RillProtocol",
                 "RillFormat",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -108,7 +108,11 @@ public final class KafkaAdmin: Sendable {
             DescribeConfigsRequest(resources: [.init(resourceType: type, resourceName: name)]), timeout: cluster.configuration.requestTimeout)
         guard let result = response.results.first else { throw KafkaClientError(.protocolViolation, "empty DescribeConfigs response") }
         guard result.errorCode == .none else { throw KafkaClientError.broker(result.errorCode, result.errorMessage ?? "cannot describe configs of \(name)") }
-        return Dictionary(result.configs.map { ($0.name, ConfigEntry(name: $0.name, value: $0.value, source: $0.source, isDefault: $0.isDefault, isReadOnly: $0.isReadOnly)) }, uniquingKeysWith: { $1 })
+        // v0 has an isDefault flag; later versions say it with the source.
+        return Dictionary(result.configs.map { config in
+            let isDefault = config.source == .notGiven ? config.isDefault : config.source == .defaultConfig
+            return (config.name, ConfigEntry(name: config.name, value: config.value, source: config.source, isDefault: isDefault, isReadOnly: config.isReadOnly))
+        }, uniquingKeysWith: { $1 })
     }
 
     // MARK: Offsets

@@ -5,7 +5,7 @@ import NIOCore
 /// Records are encoded straight into the output buffer when the batch is not compressed, so an
 /// uncompressed batch is built with one copy of each key and value. The first record's
 /// timestamp becomes the batch's baseTimestamp; deltas are relative to it.
-public struct RecordBatchBuilder {
+public struct RecordBatchBuilder: Sendable {
     public let compression: CompressionType
     public var baseOffset: Offset
     public var partitionLeaderEpoch: LeaderEpoch

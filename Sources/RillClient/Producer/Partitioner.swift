@@ -63,7 +63,7 @@ public enum PartitionerStrategy: Sendable {
 
 /// The partitioner's per-topic state (sticky partition, round-robin counter). Not thread-safe;
 /// the producer keeps it under its accumulator lock.
-struct PartitionerState {
+struct PartitionerState: Sendable {
     var strategy: PartitionerStrategy
     var batchSize: Int
     private var sticky: [String: (partition: Int32, bytes: Int)] = [:]

@@ -1,0 +1,379 @@
+import DequeModule
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import RillFormat
+import RillProtocol
+
+/// A Kafka consumer of assigned partitions: `assign`, `seek`, `seekToBeginning`, `seekToEnd`,
+/// `position`, `pause`/`resume`, `auto.offset.reset`, and records as batches (`poll`) or as an
+/// async sequence (`records`). Fetching runs ahead in the background (one Fetch in flight per
+/// broker) while the application handles what was polled. Cancelling the task blocked in `poll`
+/// interrupts it, the role of Kafka's `wakeup()`.
+public final class KafkaConsumer: Sendable {
+    public let configuration: ConsumerConfiguration
+    public let cluster: KafkaCluster
+    private let ownsCluster: Bool
+    private let state = NIOLockedValueBox(State())
+
+    struct PartitionState {
+        /// The next offset `poll` will return; nil until reset or seek decides it.
+        var position: Offset?
+        /// The next offset to fetch (ahead of `position` by what is buffered).
+        var fetchOffset: Offset?
+        var buffered = Deque<ConsumerRecord>()
+        var isPaused = false
+        /// Bumped by every seek: fetch results for an older generation are dropped.
+        var generation = 0
+        var error: KafkaClientError?
+    }
+
+    struct State {
+        var partitions: [TopicPartition: PartitionState] = [:]
+        var fetchingBrokers: Set<Int32> = []
+        var resetting: Set<TopicPartition> = []
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var isClosed = false
+        var rotation = 0
+    }
+
+    public init(configuration: ConsumerConfiguration, cluster: KafkaCluster? = nil) {
+        self.configuration = configuration
+        self.cluster = cluster ?? KafkaCluster(configuration: configuration.client)
+        ownsCluster = cluster == nil
+    }
+
+    // MARK: Assignment and positions
+
+    /// Replaces the assignment. Kept partitions keep their positions; new ones start according
+    /// to `auto.offset.reset` unless a `seek` comes first.
+    public func assign(_ partitions: [TopicPartition]) {
+        state.withLockedValue { state in
+            var next: [TopicPartition: PartitionState] = [:]
+            for partition in partitions { next[partition] = state.partitions[partition] ?? PartitionState() }
+            state.partitions = next
+        }
+        wakeWaiters()
+    }
+
+    public var assignment: [TopicPartition] { state.withLockedValue { $0.partitions.keys.sorted() } }
+
+    /// The next `poll` returns records from `offset` on.
+    public func seek(_ partition: TopicPartition, to offset: Offset) throws {
+        try state.withLockedValue { state in
+            guard var current = state.partitions[partition] else {
+                throw KafkaClientError(.invalidConfiguration, "\(partition) is not assigned")
+            }
+            current.position = offset
+            current.fetchOffset = offset
+            current.buffered.removeAll()
+            current.generation += 1
+            current.error = nil
+            state.partitions[partition] = current
+        }
+        wakeWaiters()
+    }
+
+    public func seekToBeginning(_ partitions: [TopicPartition]) async throws {
+        try await seek(partitions, to: .earliest)
+    }
+
+    public func seekToEnd(_ partitions: [TopicPartition]) async throws {
+        try await seek(partitions, to: .latest)
+    }
+
+    private func seek(_ partitions: [TopicPartition], to specification: KafkaAdmin.OffsetSpecification) async throws {
+        let offsets = try await KafkaAdmin(cluster: cluster).listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, specification) }), isolationLevel: configuration.isolationLevel)
+        for (partition, listed) in offsets { try seek(partition, to: listed.offset) }
+    }
+
+    /// The offset of the next record `poll` returns for `partition` (resetting it if unknown).
+    public func position(_ partition: TopicPartition) async throws -> Offset {
+        if let known = try state.withLockedValue({ state -> Offset? in
+            guard let current = state.partitions[partition] else { throw KafkaClientError(.invalidConfiguration, "\(partition) is not assigned") }
+            return current.position
+        }) {
+            return known
+        }
+        try await resetPositions([partition])
+        return try await position(partition)
+    }
+
+    public func pause(_ partitions: [TopicPartition]) {
+        state.withLockedValue { state in
+            for partition in partitions { state.partitions[partition]?.isPaused = true }
+        }
+    }
+
+    public func resume(_ partitions: [TopicPartition]) {
+        state.withLockedValue { state in
+            for partition in partitions { state.partitions[partition]?.isPaused = false }
+        }
+        wakeWaiters()
+    }
+
+    public var paused: [TopicPartition] { state.withLockedValue { $0.partitions.filter(\.value.isPaused).map(\.key).sorted() } }
+
+    /// Positions per `auto.offset.reset` for partitions that have none.
+    private func resetPositions(_ partitions: [TopicPartition]) async throws {
+        let specification: KafkaAdmin.OffsetSpecification
+        switch configuration.autoOffsetReset {
+        case .earliest: specification = .earliest
+        case .latest: specification = .latest
+        case .none:
+            let error = KafkaClientError(.invalidConfiguration, "no position for \(partitions) and auto.offset.reset is none")
+            state.withLockedValue { state in for partition in partitions { state.partitions[partition]?.error = error } }
+            throw error
+        }
+        let offsets = try await KafkaAdmin(cluster: cluster).listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, specification) }), isolationLevel: configuration.isolationLevel)
+        state.withLockedValue { state in
+            for (partition, listed) in offsets where state.partitions[partition]?.position == nil {
+                state.partitions[partition]?.position = listed.offset
+                state.partitions[partition]?.fetchOffset = listed.offset
+            }
+        }
+    }
+
+    // MARK: Polling
+
+    /// Returns the records that are ready (up to `max.poll.records`), waiting up to `timeout`
+    /// for some; an empty array when none came. Throws a partition's error (e.g. an offset out
+    /// of range with `auto.offset.reset=none`) or `CancellationError` when the task is cancelled.
+    public func poll(timeout: Duration = .seconds(1)) async throws -> [ConsumerRecord] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            try Task.checkCancellation()
+            let records = try takeRecords()
+            if !records.isEmpty { return records }
+            try await startWork()
+            if ContinuousClock.now >= deadline { return [] }
+            let again = try takeRecords()
+            if !again.isEmpty { return again }
+            await waitForData(until: deadline)
+        }
+    }
+
+    /// The records as an async sequence (polling under the hood until cancelled).
+    public var records: ConsumerRecordSequence { ConsumerRecordSequence(consumer: self) }
+
+    private func takeRecords() throws -> [ConsumerRecord] {
+        try state.withLockedValue { state in
+            if state.isClosed { throw KafkaClientError(.closed, "the consumer is closed") }
+            let keys = state.partitions.keys.sorted()
+            guard !keys.isEmpty else { return [] }
+            var taken: [ConsumerRecord] = []
+            let limit = configuration.maximumPollRecords
+            state.rotation = (state.rotation + 1) % keys.count
+            for step in 0..<keys.count where taken.count < limit {
+                let key = keys[(state.rotation + step) % keys.count]
+                guard var partition = state.partitions[key], !partition.isPaused else { continue }
+                if let error = partition.error, partition.buffered.isEmpty {
+                    partition.error = nil
+                    state.partitions[key] = partition
+                    throw error
+                }
+                while taken.count < limit, let record = partition.buffered.popFirst() {
+                    taken.append(record)
+                    partition.position = record.offset + 1
+                }
+                if partition.buffered.isEmpty, let fetchOffset = partition.fetchOffset, let position = partition.position, fetchOffset > position {
+                    partition.position = fetchOffset  // batches with no records left for us (compaction, control)
+                }
+                state.partitions[key] = partition
+            }
+            return taken
+        }
+    }
+
+    private func waitForData(until deadline: ContinuousClock.Instant) async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let registered = state.withLockedValue { state -> Bool in
+                    guard !state.isClosed else { return false }
+                    state.waiters[id] = continuation
+                    return true
+                }
+                guard registered else { continuation.resume(); return }
+                let delay = deadline - ContinuousClock.now
+                cluster.group.next().scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] in self?.wake(id) }
+            }
+        } onCancel: {
+            wake(id)
+        }
+    }
+
+    private func wake(_ id: UUID) {
+        state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
+    }
+
+    private func wakeWaiters() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: Fetching
+
+    /// Resets positions that are unknown and starts a fetch to every broker that leads a
+    /// partition wanting data and has none in flight.
+    private func startWork() async throws {
+        let needsReset = state.withLockedValue { state -> [TopicPartition] in
+            let partitions = state.partitions.filter { $0.value.position == nil && !state.resetting.contains($0.key) }.map(\.key)
+            state.resetting.formUnion(partitions)
+            return partitions
+        }
+        if !needsReset.isEmpty {
+            defer { state.withLockedValue { $0.resetting.subtract(needsReset) } }
+            try await resetPositions(needsReset)
+        }
+        let metadata = cluster.metadataSnapshot
+        if state.withLockedValue({ $0.partitions.keys.contains { metadata.leader(of: $0.topic, partition: $0.partition) == nil } }) {
+            try await cluster.refreshMetadata(topics: Array(Set(assignment.map(\.topic))))
+        }
+        let brokers = state.withLockedValue { state -> Set<Int32> in
+            let metadata = cluster.metadataSnapshot
+            var brokers = Set<Int32>()
+            for (partition, current) in state.partitions where current.fetchOffset != nil && !current.isPaused && current.buffered.count < configuration.maximumPollRecords {
+                if let leader = metadata.leader(of: partition.topic, partition: partition.partition), !state.fetchingBrokers.contains(leader) {
+                    brokers.insert(leader)
+                }
+            }
+            state.fetchingBrokers.formUnion(brokers)
+            return brokers
+        }
+        for broker in brokers {
+            Task { await self.fetchLoop(broker) }
+        }
+    }
+
+    /// Fetches from `broker` while any partition it leads wants data.
+    private func fetchLoop(_ broker: Int32) async {
+        defer { state.withLockedValue { _ = $0.fetchingBrokers.remove(broker) } }
+        while true {
+            let wanted = state.withLockedValue { state -> [(TopicPartition, Offset, Int)] in
+                guard !state.isClosed else { return [] }
+                let metadata = cluster.metadataSnapshot
+                return state.partitions.compactMap { partition, current in
+                    guard let offset = current.fetchOffset, !current.isPaused, current.buffered.count < configuration.maximumPollRecords,
+                          metadata.leader(of: partition.topic, partition: partition.partition) == broker else { return nil }
+                    return (partition, offset, current.generation)
+                }.sorted { $0.0 < $1.0 }
+            }
+            guard !wanted.isEmpty else { return }
+            do {
+                try await fetch(wanted, from: broker)
+            } catch {
+                _ = try? await cluster.refreshMetadata(topics: Array(Set(wanted.map(\.0.topic))))
+                try? await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
+                if state.withLockedValue({ $0.isClosed }) { return }
+            }
+        }
+    }
+
+    private func fetch(_ wanted: [(TopicPartition, Offset, Int)], from broker: Int32) async throws {
+        let connection = try await cluster.connection(to: broker)
+        let topics = Dictionary(grouping: wanted, by: \.0.topic).sorted { $0.key < $1.key }.map { topic, entries in
+            FetchRequest.Topic(name: topic, partitions: entries.map {
+                .init(partition: $0.0.partition, fetchOffset: $0.1, partitionMaximumBytes: configuration.maximumPartitionFetchBytes)
+            })
+        }
+        let request = FetchRequest(
+            maximumWaitMilliseconds: configuration.fetchMaximumWaitMilliseconds, minimumBytes: configuration.fetchMinimumBytes,
+            maximumBytes: configuration.fetchMaximumBytes, isolationLevel: configuration.isolationLevel, topics: topics)
+        let timeout = TimeAmount.milliseconds(configuration.client.requestTimeoutMilliseconds + Int64(configuration.fetchMaximumWaitMilliseconds))
+        let response: FetchResponse
+        do {
+            response = try await connection.send(request, timeout: timeout)
+        } catch {
+            await cluster.discard(connection)
+            throw error
+        }
+        let requested = Dictionary(uniqueKeysWithValues: wanted.map { ($0.0, ($0.1, $0.2)) })
+        var needsMetadata = false
+        var needsReset: [TopicPartition] = []
+        for topic in response.topics {
+            for answer in topic.partitions {
+                let partition = TopicPartition(topic.name, answer.partition)
+                guard let (offset, generation) = requested[partition] else { continue }
+                switch answer.errorCode {
+                case .none:
+                    let decoded = answer.records.map {
+                        FetchedRecordsDecoder.decode($0, topicPartition: partition, position: offset, verifyChecksums: configuration.checksRecordChecksums)
+                    } ?? .init(nextOffset: offset)
+                    apply(decoded, to: partition, generation: generation)
+                case .offsetOutOfRange:
+                    state.withLockedValue { state in
+                        guard state.partitions[partition]?.generation == generation else { return }
+                        state.partitions[partition]?.position = nil
+                        state.partitions[partition]?.fetchOffset = nil
+                    }
+                    needsReset.append(partition)
+                case .notLeaderOrFollower, .unknownTopicOrPartition, .leaderNotAvailable, .fencedLeaderEpoch, .unknownLeaderEpoch, .kafkaStorageError:
+                    needsMetadata = true
+                default:
+                    state.withLockedValue { $0.partitions[partition]?.error = KafkaClientError.broker(answer.errorCode, "fetching \(partition)") }
+                }
+            }
+        }
+        wakeWaiters()
+        if needsMetadata {
+            _ = try? await cluster.refreshMetadata(topics: Array(Set(wanted.map(\.0.topic))))
+            try? await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
+        }
+        if !needsReset.isEmpty { try? await resetPositions(needsReset) }
+    }
+
+    private func apply(_ decoded: FetchedRecordsDecoder.Decoded, to partition: TopicPartition, generation: Int) {
+        state.withLockedValue { state in
+            guard var current = state.partitions[partition], current.generation == generation else { return }
+            current.buffered.append(contentsOf: decoded.records)
+            current.fetchOffset = decoded.nextOffset
+            if let error = decoded.error { current.error = error }
+            state.partitions[partition] = current
+        }
+    }
+
+    public func close() async {
+        state.withLockedValue { $0.isClosed = true }
+        wakeWaiters()
+        if ownsCluster { await cluster.close() }
+    }
+}
+
+/// `KafkaConsumer.records`: polls until the iterating task is cancelled; throws what `poll` throws.
+public struct ConsumerRecordSequence: AsyncSequence, Sendable {
+    public typealias Element = ConsumerRecord
+    let consumer: KafkaConsumer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: KafkaConsumer
+        var buffered: [ConsumerRecord] = []
+        var index = 0
+
+        public mutating func next() async throws -> ConsumerRecord? {
+            while index >= buffered.count {
+                if Task.isCancelled { return nil }
+                do {
+                    buffered = try await consumer.poll(timeout: .seconds(1))
+                } catch is CancellationError {
+                    return nil
+                }
+                index = 0
+            }
+            defer { index += 1 }
+            return buffered[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

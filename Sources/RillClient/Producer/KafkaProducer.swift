@@ -1,0 +1,424 @@
+import DequeModule
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RillFormat
+import RillProtocol
+
+/// A Kafka producer: batching per partition (`batch.size`, `linger.ms`), compression,
+/// partitioners, acks, retries with backoff within `delivery.timeout.ms`, and idempotence (on by
+/// default: no duplicates, no reordering across retries).
+///
+/// Two ways to send: `send` waits for the acknowledgement and returns where the record landed;
+/// `enqueue` returns as soon as the record is buffered and reports its fate on
+/// `deliveryReports`. A failed delivery says whether it failed for certain or its outcome is
+/// unknown (`KafkaClientError.outcome`).
+///
+/// Thread-safe: the accumulator is behind one lock held for microseconds; a single sender task
+/// drains it and keeps up to `max.in.flight.requests.per.connection` requests per broker.
+public final class KafkaProducer: Sendable {
+    public let configuration: ProducerConfiguration
+    public let cluster: KafkaCluster
+    private let ownsCluster: Bool
+    private let state: NIOLockedValueBox<State>
+    private let wakeup: AsyncStream<Void>.Continuation
+    private let reports: AsyncStream<[DeliveryReport]>.Continuation
+    /// Delivery reports for records sent with `enqueue`, in completion order.
+    public let deliveryReports: DeliveryReports
+    private let timerLoop: any EventLoop
+    private let senderTask: NIOLockedValueBox<Task<Void, Never>?>
+
+    struct State {
+        var accumulator: RecordAccumulator
+        var partitioner: PartitionerState
+        var inFlightRequests: [Int32: Int] = [:]
+        var memoryWaiters: Deque<CheckedContinuation<Void, Never>> = []
+        var flushWaiters: [CheckedContinuation<Void, Never>] = []
+        var timer: Scheduled<Void>?
+        var timerDeadline: UInt64?
+        var isClosed = false
+        var isResettingProducerID = false
+    }
+
+    /// Connects (to learn the cluster) and, when idempotent, gets a producer id.
+    public static func start(configuration: ProducerConfiguration, cluster: KafkaCluster? = nil) async throws -> KafkaProducer {
+        try configuration.validate()
+        let producer = KafkaProducer(configuration: configuration, cluster: cluster)
+        do {
+            try await producer.cluster.refreshMetadata(topics: [])
+            if configuration.isIdempotent {
+                let (id, epoch) = try await producer.initProducerID()
+                producer.state.withLockedValue { $0.accumulator.producerID = id; $0.accumulator.producerEpoch = epoch }
+            }
+        } catch {
+            await producer.close()
+            throw error
+        }
+        producer.startSender()
+        return producer
+    }
+
+    private init(configuration: ProducerConfiguration, cluster: KafkaCluster?) {
+        self.configuration = configuration
+        self.cluster = cluster ?? KafkaCluster(configuration: configuration.client)
+        ownsCluster = cluster == nil
+        let settings = RecordAccumulator.Settings(
+            batchSize: configuration.batchSize, lingerNanoseconds: UInt64(configuration.lingerMilliseconds) * 1_000_000,
+            bufferMemory: configuration.bufferMemory, compression: configuration.compression,
+            maximumRequestSize: configuration.maximumRequestSize, isIdempotent: configuration.isIdempotent,
+            deliveryTimeoutNanoseconds: UInt64(configuration.deliveryTimeoutMilliseconds) * 1_000_000,
+            retryBackoffNanoseconds: UInt64(configuration.client.retryBackoffMilliseconds) * 1_000_000,
+            retries: configuration.retries)
+        state = NIOLockedValueBox(State(accumulator: RecordAccumulator(settings: settings), partitioner: PartitionerState(strategy: configuration.partitioner, batchSize: configuration.batchSize)))
+        let (wakeups, wakeup) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.wakeup = wakeup
+        let (reportStream, reports) = AsyncStream<[DeliveryReport]>.makeStream()
+        self.reports = reports
+        deliveryReports = DeliveryReports(stream: reportStream)
+        timerLoop = self.cluster.group.next()
+        senderTask = NIOLockedValueBox(nil)
+        pendingWakeups = wakeups
+    }
+
+    private let pendingWakeups: AsyncStream<Void>
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    // MARK: Sending
+
+    /// Sends a record and waits until it is acknowledged (or has failed).
+    public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
+        try await withCheckedThrowingContinuation { continuation in
+            Task { await self.append(record, completion: .waiter(continuation)) }
+        }
+    }
+
+    /// Buffers a record and returns; its fate arrives on `deliveryReports` with `context`.
+    /// Waits only when `buffer.memory` is full (back-pressure), at most `max.block.ms`.
+    public func enqueue(_ record: ProducerRecord, context: UInt64 = 0) async throws {
+        try await appendOrThrow(record, completion: .report(context))
+    }
+
+    /// Buffers a record without any report (the cheapest path; `flush` to know it is out).
+    public func enqueueUnreported(_ record: ProducerRecord) async throws {
+        try await appendOrThrow(record, completion: .none)
+    }
+
+    private func append(_ record: ProducerRecord, completion: RecordAccumulator.Completion) async {
+        do {
+            try await appendOrThrow(record, completion: completion)
+        } catch let error as KafkaClientError {
+            finish([RecordAccumulator.Finished(completion: completion, result: .failure(error))])
+        } catch {
+            finish([RecordAccumulator.Finished(completion: completion, result: .failure(KafkaClientError(.cancelled, "\(error)")))])
+        }
+    }
+
+    private func appendOrThrow(_ record: ProducerRecord, completion: RecordAccumulator.Completion) async throws {
+        let partitionCount = try await partitionCount(of: record.topic)
+        if let partition = record.partition, !(0..<partitionCount).contains(partition) {
+            throw KafkaClientError(.unknownTopicOrPartition, "\(record.topic) has no partition \(partition)")
+        }
+        let timestamp = record.timestamp ?? Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        let deadline = Self.now() + UInt64(configuration.maximumBlockMilliseconds) * 1_000_000
+        while true {
+            let outcome: RecordAccumulator.AppendOutcome = try state.withLockedValue { state in
+                guard !state.isClosed else { throw KafkaClientError(.closed, "the producer is closed") }
+                let partition = record.partition ?? state.partitioner.partition(topic: record.topic, key: record.key, recordBytes: record.estimatedSize, partitionCount: partitionCount)
+                return state.accumulator.append(record, to: TopicPartition(record.topic, partition), timestamp: timestamp, completion: completion, now: Self.now())
+            }
+            switch outcome {
+            case .appended(let wake):
+                if wake { wakeup.yield() }
+                return
+            case .tooLarge(let size):
+                throw KafkaClientError(.recordTooLarge, "record of about \(size) bytes exceeds max.request.size \(configuration.maximumRequestSize)")
+            case .bufferFull:
+                guard Self.now() < deadline else {
+                    throw KafkaClientError(.bufferExhausted, "buffer.memory stayed full for max.block.ms")
+                }
+                await waitForMemory(until: deadline)
+            }
+        }
+    }
+
+    private func waitForMemory(until deadline: UInt64) async {
+        await withCheckedContinuation { continuation in
+            state.withLockedValue { $0.memoryWaiters.append(continuation) }
+            let remaining = deadline > Self.now() ? deadline - Self.now() : 0
+            // Wake up at the deadline even if no memory was freed, to report the timeout.
+            timerLoop.scheduleTask(in: .nanoseconds(Int64(remaining))) { [weak self] in self?.wakeMemoryWaiters() }
+        }
+    }
+
+    private func wakeMemoryWaiters() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            defer { state.memoryWaiters.removeAll() }
+            return Array(state.memoryWaiters)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func partitionCount(of topic: String) async throws -> Int32 {
+        if let known = cluster.metadataSnapshot.topics[topic], known.errorCode == .none, known.partitionCount > 0 {
+            return Int32(known.partitionCount)
+        }
+        let info = try await cluster.topicMetadata(topic, allowAutoTopicCreation: true)
+        guard info.errorCode == .none, info.partitionCount > 0 else {
+            throw KafkaClientError.broker(info.errorCode == .none ? .unknownTopicOrPartition : info.errorCode, "no partitions for topic '\(topic)'")
+        }
+        return Int32(info.partitionCount)
+    }
+
+    /// Waits until every record buffered so far has been acknowledged or has failed.
+    public func flush() async {
+        await withCheckedContinuation { continuation in
+            let isEmpty = state.withLockedValue { state -> Bool in
+                if state.accumulator.isEmpty { return true }
+                state.accumulator.isFlushing = true
+                state.flushWaiters.append(continuation)
+                return false
+            }
+            if isEmpty { continuation.resume() } else { wakeup.yield() }
+        }
+    }
+
+    /// Flushes, stops the sender and closes the connections (when the producer owns them).
+    public func close() async {
+        if state.withLockedValue({ !$0.isClosed }) { await flush() }
+        state.withLockedValue { $0.isClosed = true; $0.timer?.cancel() }
+        wakeup.finish()
+        if let task = senderTask.withLockedValue({ $0 }) { await task.value }
+        reports.finish()
+        if ownsCluster { await cluster.close() }
+    }
+
+    // MARK: Sender
+
+    private func startSender() {
+        let task = Task { await self.runSender() }
+        senderTask.withLockedValue { $0 = task }
+    }
+
+    private func runSender() async {
+        var iterator = pendingWakeups.makeAsyncIterator()
+        while true {
+            drainAndSend()
+            guard await iterator.next() != nil else { break }
+        }
+    }
+
+    /// One pass: expire old batches, drain what may be sent, start the requests, arm the timer.
+    private func drainAndSend() {
+        let maximumInFlight = configuration.maximumInFlightRequests
+        let metadata = cluster.metadataSnapshot
+        let now = Self.now()
+        let (requests, expired, deadline, needsReset) = state.withLockedValue { state in
+            let expired = state.accumulator.expire(now: now)
+            let inFlight = state.inFlightRequests
+            let requests = state.accumulator.drain(
+                now: now, leader: { metadata.leader(of: $0.topic, partition: $0.partition) },
+                canSend: { inFlight[$0, default: 0] < maximumInFlight })
+            for broker in requests.keys { state.inFlightRequests[broker, default: 0] += 1 }
+            let needsReset = state.accumulator.needsProducerIDReset && state.accumulator.inFlightCount == 0 && !state.isResettingProducerID
+            if needsReset { state.isResettingProducerID = true }
+            return (requests, expired, state.accumulator.nextDeadline(), needsReset)
+        }
+        finish(expired)
+        for (broker, batches) in requests {
+            Task { await self.sendRequest(batches, to: broker) }
+        }
+        if needsReset { Task { await self.resetProducerID() } }
+        armTimer(deadline)
+        refreshMetadataIfLeadersUnknown(metadata)
+    }
+
+    private func armTimer(_ deadline: UInt64?) {
+        guard let deadline else { return }
+        state.withLockedValue { state in
+            if let current = state.timerDeadline, current <= deadline { return }
+            state.timer?.cancel()
+            state.timerDeadline = deadline
+            let delay = deadline > Self.now() ? Int64(deadline - Self.now()) : 0
+            state.timer = timerLoop.scheduleTask(in: .nanoseconds(delay)) { [weak self] in
+                guard let self else { return }
+                self.state.withLockedValue { $0.timerDeadline = nil }
+                self.wakeup.yield()
+            }
+        }
+    }
+
+    private func refreshMetadataIfLeadersUnknown(_ metadata: ClusterMetadata) {
+        let missing = state.withLockedValue { state in
+            state.accumulator.partitions.keys.filter { metadata.leader(of: $0.topic, partition: $0.partition) == nil }.map(\.topic)
+        }
+        guard !missing.isEmpty else { return }
+        Task {
+            _ = try? await cluster.refreshMetadata(topics: Array(Set(missing)))
+            try? await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
+            wakeup.yield()
+        }
+    }
+
+    /// Sends one Produce request to `broker` and applies the answer to each batch.
+    private func sendRequest(_ batches: [RecordAccumulator.ProducerBatch], to broker: Int32) async {
+        let results = await produce(batches, to: broker)
+        let now = Self.now()
+        var finished: [RecordAccumulator.Finished] = []
+        let flushDone = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.inFlightRequests[broker, default: 1] -= 1
+            for (batch, result) in zip(batches, results) { finished += state.accumulator.complete(batch, with: result, now: now) }
+            guard state.accumulator.isEmpty else { return [] }
+            state.accumulator.isFlushing = false
+            defer { state.flushWaiters = [] }
+            return state.flushWaiters
+        }
+        finish(finished)
+        wakeMemoryWaiters()
+        for waiter in flushDone { waiter.resume() }
+        wakeup.yield()
+    }
+
+    private func produce(_ batches: [RecordAccumulator.ProducerBatch], to broker: Int32) async -> [RecordAccumulator.BatchResult] {
+        let topics = Dictionary(grouping: batches, by: \.topicPartition.topic).map { topic, members in
+            ProduceRequest.Topic(name: topic, partitions: members.map { .init(partition: $0.topicPartition.partition, records: $0.bytes) })
+        }
+        let request = ProduceRequest(acks: configuration.acks, timeoutMilliseconds: Int32(clamping: configuration.client.requestTimeoutMilliseconds), topics: topics)
+        let connection: BrokerConnection
+        do {
+            connection = try await cluster.connection(to: broker)
+        } catch {
+            // Never sent: a certain failure of this attempt.
+            let failure = KafkaClientError(.connectionFailed, "\(error)")
+            _ = try? await cluster.refreshMetadata(topics: Array(Set(batches.map(\.topicPartition.topic))))
+            return batches.map { _ in .retriable(failure, mayHaveBeenAppended: false) }
+        }
+        if configuration.acks == 0 {
+            do {
+                try await connection.sendWithoutResponse(request)
+                return batches.map { _ in .success(baseOffset: .none, logAppendTime: .none) }
+            } catch {
+                await cluster.discard(connection)
+                return batches.map { _ in .retriable(KafkaClientError(.connectionClosed, "\(error)", outcome: .unknown), mayHaveBeenAppended: true) }
+            }
+        }
+        let response: ProduceResponse
+        do {
+            response = try await connection.send(request, timeout: configuration.client.requestTimeout)
+        } catch {
+            await cluster.discard(connection)
+            let failure = error as? KafkaClientError ?? KafkaClientError(.connectionClosed, "\(error)", outcome: .unknown)
+            return batches.map { _ in .retriable(failure, mayHaveBeenAppended: true) }
+        }
+        return classify(response, batches: batches)
+    }
+
+    /// Maps each partition's error code to success, retry or failure.
+    private func classify(_ response: ProduceResponse, batches: [RecordAccumulator.ProducerBatch]) -> [RecordAccumulator.BatchResult] {
+        var answers: [TopicPartition: ProduceResponse.Partition] = [:]
+        for topic in response.topics {
+            for partition in topic.partitions { answers[TopicPartition(topic.name, partition.partition)] = partition }
+        }
+        var needsMetadata = false
+        let results = batches.map { batch -> RecordAccumulator.BatchResult in
+            guard let answer = answers[batch.topicPartition] else {
+                return .retriable(KafkaClientError(.protocolViolation, "no answer for \(batch.topicPartition)", outcome: .unknown), mayHaveBeenAppended: true)
+            }
+            let error = KafkaClientError.broker(answer.errorCode, answer.errorMessage ?? "producing to \(batch.topicPartition)")
+            switch answer.errorCode {
+            case .none:
+                return .success(baseOffset: answer.baseOffset, logAppendTime: answer.logAppendTime)
+            case .notLeaderOrFollower, .leaderNotAvailable, .unknownTopicOrPartition, .notEnoughReplicas, .kafkaStorageError, .networkException:
+                needsMetadata = true
+                return .retriable(error, mayHaveBeenAppended: false)
+            case .requestTimedOut, .notEnoughReplicasAfterAppend:
+                return .retriable(error, mayHaveBeenAppended: true)
+            case .corruptMessage, .outOfOrderSequenceNumber:
+                return .retriable(error, mayHaveBeenAppended: false)
+            default:
+                return .fatal(error)
+            }
+        }
+        if needsMetadata {
+            Task { _ = try? await cluster.refreshMetadata(topics: Array(Set(batches.map(\.topicPartition.topic)))) }
+        }
+        return results
+    }
+
+    /// After a batch of an idempotent producer failed for good, its sequence is gone: take a
+    /// new producer id and restart every partition's sequences (Kafka bumps the epoch).
+    private func resetProducerID() async {
+        while true {
+            do {
+                let (id, epoch) = try await initProducerID()
+                state.withLockedValue { state in
+                    state.accumulator.resetProducerID(id, epoch: epoch)
+                    state.isResettingProducerID = false
+                }
+                wakeup.yield()
+                return
+            } catch {
+                if state.withLockedValue({ $0.isClosed }) { return }
+                try? await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
+            }
+        }
+    }
+
+    private func initProducerID() async throws -> (ProducerID, ProducerEpoch) {
+        let connection = try await cluster.anyConnection()
+        let response = try await connection.send(InitProducerIdRequest(transactionTimeoutMilliseconds: 60_000), timeout: configuration.client.requestTimeout)
+        guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "InitProducerId failed") }
+        return (response.producerID, response.producerEpoch)
+    }
+
+    /// Resumes waiters and emits delivery reports, outside the lock.
+    private func finish(_ finished: [RecordAccumulator.Finished]) {
+        guard !finished.isEmpty else { return }
+        var batch: [DeliveryReport] = []
+        for item in finished {
+            switch item.completion {
+            case .waiter(let continuation):
+                continuation.resume(with: item.result.mapError { $0 as any Error })
+            case .report(let context):
+                switch item.result {
+                case .success(let metadata):
+                    batch.append(DeliveryReport(topicPartition: metadata.topicPartition, offset: metadata.offset, context: context, error: nil))
+                case .failure(let error):
+                    batch.append(DeliveryReport(topicPartition: TopicPartition("", -1), offset: .none, context: context, error: error))
+                }
+            case .none:
+                break
+            }
+        }
+        if !batch.isEmpty { reports.yield(batch) }
+    }
+}
+
+/// Delivery reports as an async sequence, delivered internally in batches (one lock per batch
+/// of records, not per record).
+public struct DeliveryReports: AsyncSequence, Sendable {
+    public typealias Element = DeliveryReport
+    let stream: AsyncStream<[DeliveryReport]>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var upstream: AsyncStream<[DeliveryReport]>.AsyncIterator
+        var buffered: [DeliveryReport] = []
+        var index = 0
+
+        public mutating func next() async -> DeliveryReport? {
+            while index >= buffered.count {
+                guard let next = await upstream.next() else { return nil }
+                buffered = next
+                index = 0
+            }
+            defer { index += 1 }
+            return buffered[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(upstream: stream.makeAsyncIterator()) }
+
+    /// The reports in the batches they were resolved in (cheaper for high rates).
+    public var batches: AsyncStream<[DeliveryReport]> { stream }
+}
