@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // Deque for the producer's batch queues and the consumer's record buffers.
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        // Uncapped, auto-resizing latency histograms for the perf tools and the harness.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         // Shrinking property tests for the storage model test.
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -96,6 +98,7 @@ let package = Package(
                 "RillClient",
                 "RillProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

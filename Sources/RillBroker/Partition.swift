@@ -70,9 +70,9 @@ public final class Partition {
         case .invalidProducerEpoch(let current):
             return .failure(.invalidProducerEpoch, "producer epoch \(header.producerEpoch) is older than \(current)", logStartOffset: log.logStartOffset)
         }
-        var batch = records!
+        let batch = records!
         do {
-            let info = try log.append(&batch, leaderEpoch: leaderEpoch, now: now, verifyChecksums: false)
+            let info = try log.append(batch, leaderEpoch: leaderEpoch, now: now, verifyChecksums: false)
             log.updateHighWatermark(log.logEndOffset)
             return ProduceResult(errorCode: .none, errorMessage: nil, baseOffset: info.firstOffset, logAppendTime: info.logAppendTime, logStartOffset: log.logStartOffset, appendedRecords: info.recordCount)
         } catch let error as StorageError {

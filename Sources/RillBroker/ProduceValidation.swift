@@ -78,19 +78,22 @@ public enum ProduceValidation {
     }
 
     private static func checkRecords(_ records: ByteBuffer, header: RecordBatchHeader, requireKeys: Bool) throws(Rejection) {
-        let decoded: [Record]
-        do {
-            decoded = try RecordBatch(validating: records, verifyChecksum: false).records()
+        do throws(FormatError) {
+            let batch = try RecordBatch(validating: records, verifyChecksum: false)
+            if header.attributes.compression == CompressionType.none {
+                try batch.validateRecordStructure(requireKeys: requireKeys)
+                return
+            }
+            for (index, record) in try batch.records().enumerated() {
+                guard record.offsetDelta == Int32(index) else {
+                    throw FormatError(.invalidRecord, "record \(index) has offset delta \(record.offsetDelta)")
+                }
+                if requireKeys && record.key == nil {
+                    throw FormatError(.invalidRecord, "a compacted topic does not accept records without a key")
+                }
+            }
         } catch {
             throw Rejection(error.code == .compressionFailure ? .corruptMessage : .invalidRecord, error.description)
-        }
-        for (index, record) in decoded.enumerated() {
-            guard record.offsetDelta == Int32(index) else {
-                throw Rejection(.invalidRecord, "record \(index) has offset delta \(record.offsetDelta)")
-            }
-            if requireKeys && record.key == nil {
-                throw Rejection(.invalidRecord, "a compacted topic does not accept records without a key")
-            }
         }
     }
 }

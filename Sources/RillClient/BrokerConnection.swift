@@ -131,18 +131,6 @@ public final class BrokerConnection: Sendable {
     }
 }
 
-/// Splits responses into frames (size prefix removed).
-struct KafkaFrameToMessageDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-    let maximumFrameBytes: Int
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try FrameDecoder.decodeFrame(from: &buffer, maximumFrameBytes: maximumFrameBytes) else { return .needMoreData }
-        context.fireChannelRead(wrapInboundOut(frame))
-        return .continue
-    }
-}
-
 /// Matches response frames to requests in order. Lives on the connection's event loop.
 final class ClientRequestHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer

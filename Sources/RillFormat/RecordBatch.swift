@@ -165,3 +165,42 @@ extension UnsafeMutableRawBufferPointer {
         T(bigEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 }
+
+extension RecordBatch {
+    /// Checks the records of an uncompressed batch without building them: every record's length,
+    /// fields and headers lie within it, offset deltas run 0, 1, 2… (a producer's batch), and —
+    /// when `requireKeys` — no key is null. Much cheaper than `records()`, for the broker's
+    /// produce path. Compressed batches must be decompressed first (use `records()`).
+    public func validateRecordStructure(requireKeys: Bool) throws(FormatError) {
+        precondition(header.attributes.compression == CompressionType.none, "only uncompressed records can be walked in place")
+        let count = Int(header.recordCount)
+        try bytes.withUnsafeReadableBytes { raw throws(FormatError) in
+            var cursor = ByteCursor(raw, position: RecordBatchHeader.size)
+            for index in 0..<count {
+                guard let length = cursor.readVarint(), length >= 0, Int(length) <= cursor.remaining else {
+                    throw FormatError(.invalidRecord, "record \(index): length is missing or runs past the batch")
+                }
+                let end = cursor.position + Int(length)
+                var body = ByteCursor(UnsafeRawBufferPointer(rebasing: raw[..<end]), position: cursor.position)
+                guard body.readByte() != nil, body.readVarlong() != nil, let offsetDelta = body.readVarint(), offsetDelta == Int32(index) else {
+                    throw FormatError(.invalidRecord, "record \(index): offset delta is not \(index)")
+                }
+                guard let keyLength = body.readVarint(), keyLength >= -1, body.skip(max(Int(keyLength), 0)) != nil else {
+                    throw FormatError(.invalidRecord, "record \(index): key length is invalid")
+                }
+                if requireKeys && keyLength == -1 { throw FormatError(.invalidRecord, "record \(index) has no key") }
+                guard let valueLength = body.readVarint(), valueLength >= -1, body.skip(max(Int(valueLength), 0)) != nil,
+                      let headerCount = body.readVarint(), headerCount >= 0
+                else { throw FormatError(.invalidRecord, "record \(index): value or header count is invalid") }
+                for _ in 0..<headerCount {
+                    guard let keyLength = body.readVarint(), keyLength >= 0, body.skip(Int(keyLength)) != nil,
+                          let valueLength = body.readVarint(), valueLength >= -1, body.skip(max(Int(valueLength), 0)) != nil
+                    else { throw FormatError(.invalidRecord, "record \(index): a header is invalid") }
+                }
+                guard body.position == end else { throw FormatError(.invalidRecord, "record \(index): bytes beyond its fields") }
+                cursor.position = end
+            }
+            guard cursor.remaining == 0 else { throw FormatError(.invalidRecord, "\(cursor.remaining) bytes follow the last record") }
+        }
+    }
+}

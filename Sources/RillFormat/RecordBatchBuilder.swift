@@ -87,38 +87,33 @@ public struct RecordBatchBuilder: Sendable {
         let timestampDelta = timestamp.milliseconds &- baseTimestamp.milliseconds
         let bodySize = Record.bodySize(
             timestampDelta: timestampDelta, offsetDelta: offsetDelta,
-            keyLength: key?.count, valueLength: value?.count, headers: headers
-        )
-        buffer.reserveCapacity(minimumWritableBytes: bodySize + 5)
-        buffer.writeVarint(Int32(bodySize))
-        buffer.writeInteger(UInt8(0))  // record attributes
-        buffer.writeVarlong(timestampDelta)
-        buffer.writeVarint(offsetDelta)
-        writeLengthPrefixed(key)
-        writeLengthPrefixed(value)
-        buffer.writeVarint(Int32(headers.count))
-        for header in headers {
-            var headerKey = header.key
-            headerKey.withUTF8 { writeLengthPrefixed(UnsafeRawBufferPointer($0)) }
-            if let headerValue = header.value {
-                headerValue.withUnsafeReadableBytes { writeLengthPrefixed($0) }
-            } else {
-                buffer.writeVarint(-1)
+            keyLength: key?.count, valueLength: value?.count, headers: headers)
+        let totalSize = Varint.size(ofSigned: Int32(bodySize)) + bodySize
+        // One capacity check per record, then raw writes: this is the producer's per-record path.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: totalSize) { raw in
+            var writer = RawWriter(base: raw.baseAddress!)
+            writer.varint(Int64(bodySize))
+            writer.byte(0)  // record attributes
+            writer.varint(timestampDelta)
+            writer.varint(Int64(offsetDelta))
+            writer.lengthPrefixed(key)
+            writer.lengthPrefixed(value)
+            writer.varint(Int64(headers.count))
+            for header in headers {
+                var headerKey = header.key
+                headerKey.withUTF8 { writer.lengthPrefixed(UnsafeRawBufferPointer($0)) }
+                if let headerValue = header.value {
+                    headerValue.withUnsafeReadableBytes { writer.lengthPrefixed($0) }
+                } else {
+                    writer.varint(-1)
+                }
             }
+            precondition(writer.count == totalSize, "record size computed wrongly")
+            return totalSize
         }
         recordCount += 1
         lastOffsetDelta = offsetDelta
         nextOffsetDelta = offsetDelta + 1
-    }
-
-    @inline(__always)
-    private mutating func writeLengthPrefixed(_ bytes: UnsafeRawBufferPointer?) {
-        guard let bytes else {
-            buffer.writeVarint(-1)
-            return
-        }
-        buffer.writeVarint(Int32(bytes.count))
-        buffer.writeBytes(bytes)
     }
 
     /// Finishes the batch: compresses the records if asked, fills in the header and the CRC.
@@ -192,4 +187,39 @@ func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) t
 func withOptionalBytes<R>(_ bytes: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
     guard let bytes else { return try body(nil) }
     return try bytes.withUnsafeReadableBytes { try body($0) }
+}
+
+/// Writes record fields into memory already reserved for them (no bounds check per field: the
+/// caller computed the exact size first and checks it after).
+struct RawWriter {
+    let base: UnsafeMutableRawPointer
+    var count = 0
+
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        base.storeBytes(of: value, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    /// Zig-zag varint/varlong.
+    @inline(__always)
+    mutating func varint(_ value: Int64) {
+        var remaining = Varint.zigZag(value)
+        while remaining >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: remaining) | 0x80)
+            remaining >>= 7
+        }
+        byte(UInt8(remaining))
+    }
+
+    @inline(__always)
+    mutating func lengthPrefixed(_ bytes: UnsafeRawBufferPointer?) {
+        guard let bytes else {
+            varint(-1)
+            return
+        }
+        varint(Int64(bytes.count))
+        if bytes.count > 0 { (base + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        count += bytes.count
+    }
 }

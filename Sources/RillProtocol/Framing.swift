@@ -54,3 +54,19 @@ extension ByteBuffer {
         setInteger(Int32(writerIndex - index - 4), at: index)
     }
 }
+
+/// NIO's decoder form of the same framing: one frame (size prefix removed) per message. NIO's
+/// ByteToMessageHandler around it handles cumulation (no copy when the buffer is empty) and
+/// errors (a bad size prefix fails the channel).
+public struct KafkaFrameToMessageDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
+    public let maximumFrameBytes: Int
+
+    public init(maximumFrameBytes: Int) { self.maximumFrameBytes = maximumFrameBytes }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let frame = try FrameDecoder.decodeFrame(from: &buffer, maximumFrameBytes: maximumFrameBytes) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(frame))
+        return .continue
+    }
+}

@@ -2,8 +2,8 @@ import NIOCore
 import RillProtocol
 import RillStorage
 
-/// One client connection: splits the byte stream into frames, hands each request to the
-/// broker, and writes responses strictly in request order — Kafka clients match responses to
+/// One client connection: takes request frames (split by `KafkaFrameToMessageDecoder` in front
+/// of it), hands each request to the broker, and writes responses strictly in request order — Kafka clients match responses to
 /// requests by order (kafka-python, Java) or expect order anyway (librdkafka).
 ///
 /// Requests are pipelined: up to `maximumInFlightRequests` are processed at once; beyond that
@@ -17,7 +17,6 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     static let maximumInFlightRequests = 64
 
     private let broker: BrokerRuntime
-    private var frames: FrameDecoder
     /// Responses in request order; an entry is nil until its request completes.
     private var pending = CircularBuffer<PendingResponse>()
     private var nextSequence: UInt64 = 0
@@ -32,7 +31,6 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     init(broker: BrokerRuntime) {
         self.broker = broker
-        self.frames = FrameDecoder(maximumFrameBytes: broker.configuration.maximumRequestBytes)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -42,23 +40,21 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         isReading = false
-        frames.append(unwrapInboundIn(data))
-        do {
-            while !isClosing, let frame = try frames.next() {
-                handle(frame: frame, context: context)
-            }
-        } catch {
-            close(context: context, reason: "\(error)")
-        }
+        guard !isClosing else { return }
+        handle(frame: unwrapInboundIn(data), context: context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        // A read completed even when it held no whole frame (part of a large one): ask for more.
+        isReading = false
         readIfAllowed(context: context)
         context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        // A frame the decoder refused (size prefix beyond socket.request.max.bytes, negative)
+        // or a socket error: nothing on this connection can be trusted any more.
+        close(context: context, reason: "\(error)")
     }
 
     private func readIfAllowed(context: ChannelHandlerContext) {

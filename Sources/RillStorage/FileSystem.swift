@@ -29,6 +29,8 @@ public protocol StorageFile: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
     /// Writes all of `bytes` at `offset`, extending the file as needed.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws
+    /// Writes `parts` one after another from `offset`, as one write (gather I/O).
+    func write(_ parts: [UnsafeRawBufferPointer], at offset: Int64) throws
     func size() throws -> Int64
     func truncate(to size: Int64) throws
     /// Makes every write so far durable: after `sync` returns, a crash cannot lose them.

@@ -129,6 +129,30 @@ public final class POSIXFile: StorageFile {
         }
     }
 
+    public func write(_ parts: [UnsafeRawBufferPointer], at offset: Int64) throws {
+        var vectors = parts.filter { $0.count > 0 }.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        var position = offset
+        var first = 0
+        while first < vectors.count {
+            let count = vectors[first...].withUnsafeBufferPointer { pwritev(fd, $0.baseAddress, Int32(min($0.count, 1024)), off_t(position)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw StorageError(.io, "write failed: \(errorText())", path: path, position: position, errno: errno)
+            }
+            position += Int64(count)
+            // Skip what was written; a short write leaves the rest of a part for the next round.
+            var remaining = count
+            while first < vectors.count && remaining >= vectors[first].iov_len {
+                remaining -= vectors[first].iov_len
+                first += 1
+            }
+            if remaining > 0 {
+                vectors[first].iov_base = vectors[first].iov_base + remaining
+                vectors[first].iov_len -= remaining
+            }
+        }
+    }
+
     public func size() throws -> Int64 {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw StorageError(.io, "stat failed: \(errorText())", path: path, errno: errno) }

@@ -129,13 +129,14 @@ public final class PartitionLog {
 
     /// Appends one or more record batches (Kafka's `records` bytes). Each batch is validated
     /// (structure always, CRC-32C unless `verifyChecksums` is false because the caller just
-    /// checked it), given offsets by rewriting its header in place, stamped with `leaderEpoch`
-    /// and, on LogAppendTime topics, with `now`. All batches are written with one write.
+    /// checked it), given offsets, stamped with `leaderEpoch` and, on LogAppendTime topics, with
+    /// `now`. The caller's bytes are not modified: the changed 61-byte headers are written with
+    /// the untouched batch bodies in one gather write.
     ///
     /// Nothing is appended unless every batch is valid. After a failed write the file is cut
     /// back; if that fails too the log stops accepting writes.
     @discardableResult
-    public func append(_ batches: inout ByteBuffer, leaderEpoch: LeaderEpoch = .none, now: Timestamp, verifyChecksums: Bool = true) throws -> LogAppendInfo {
+    public func append(_ batches: ByteBuffer, leaderEpoch: LeaderEpoch = .none, now: Timestamp, verifyChecksums: Bool = true) throws -> LogAppendInfo {
         try checkWritable()
         let parsed = try validateForAppend(batches, verifyChecksums: verifyChecksums)
         let offsetSpan = parsed.reduce(Int64(0)) { $0 + Int64($1.header.lastOffsetDelta) + 1 }
@@ -143,13 +144,22 @@ public final class PartitionLog {
 
         let firstOffset = logEndOffset
         let logAppendTime = configuration.messageTimestampType == .logAppendTime ? now : Timestamp.none
-        let assigned = assignOffsets(&batches, parsed: parsed, from: firstOffset, leaderEpoch: leaderEpoch, logAppendTime: logAppendTime)
+        let (headers, assigned) = assignOffsets(batches, parsed: parsed, from: firstOffset, leaderEpoch: leaderEpoch, logAppendTime: logAppendTime)
 
         let segment = activeSegment
         let sizeBefore = segment.size
         do {
-            try batches.withUnsafeReadableBytes { bytes in
-                try segment.append(bytes, batches: assigned, indexIntervalBytes: configuration.indexIntervalBytes, now: now)
+            try headers.withUnsafeBytes { headerBytes in
+                try batches.withUnsafeReadableBytes { bytes in
+                    var parts: [UnsafeRawBufferPointer] = []
+                    parts.reserveCapacity(parsed.count * 2)
+                    for (index, batch) in parsed.enumerated() {
+                        let headerStart = index * RecordBatchHeader.size
+                        parts.append(UnsafeRawBufferPointer(rebasing: headerBytes[headerStart..<(headerStart + RecordBatchHeader.size)]))
+                        parts.append(UnsafeRawBufferPointer(rebasing: bytes[(batch.position + RecordBatchHeader.size)..<(batch.position + batch.header.totalSize)]))
+                    }
+                    try segment.append(parts, byteCount: bytes.count, batches: assigned, indexIntervalBytes: configuration.indexIntervalBytes, now: now)
+                }
             }
         } catch {
             do { try segment.logFile.truncate(to: sizeBefore) } catch { failure = error as? StorageError }
@@ -200,35 +210,39 @@ public final class PartitionLog {
         }
     }
 
-    /// Writes offsets (and the leader epoch, and the append time) into the batch headers.
-    func assignOffsets(_ batches: inout ByteBuffer, parsed: [(header: RecordBatchHeader, position: Int)], from firstOffset: Offset,
-                       leaderEpoch: LeaderEpoch, logAppendTime: Timestamp) -> [(header: RecordBatchHeader, position: Int)] {
+    /// The batches' headers with offsets (and the leader epoch, and the append time) filled in,
+    /// 61 bytes each, back to back; the CRC is recomputed only when the append time changed
+    /// covered fields.
+    func assignOffsets(_ batches: ByteBuffer, parsed: [(header: RecordBatchHeader, position: Int)], from firstOffset: Offset,
+                       leaderEpoch: LeaderEpoch, logAppendTime: Timestamp) -> (headers: [UInt8], assigned: [(header: RecordBatchHeader, position: Int)]) {
         var next = firstOffset
         var assigned = parsed
-        batches.withUnsafeMutableReadableBytes { bytes in
-            for index in assigned.indices {
-                var header = assigned[index].header
-                let start = assigned[index].position
-                let batch = UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + header.totalSize)])
-                header.baseOffset = next
-                batch.storeBigEndian(next.rawValue, at: RecordBatchHeader.FieldOffset.baseOffset)
-                if leaderEpoch != .none {
-                    header.partitionLeaderEpoch = leaderEpoch
-                    batch.storeBigEndian(leaderEpoch.rawValue, at: RecordBatchHeader.FieldOffset.partitionLeaderEpoch)
+        var headers = [UInt8](repeating: 0, count: parsed.count * RecordBatchHeader.size)
+        batches.withUnsafeReadableBytes { bytes in
+            headers.withUnsafeMutableBytes { output in
+                for index in assigned.indices {
+                    var header = assigned[index].header
+                    let start = assigned[index].position
+                    let patch = UnsafeMutableRawBufferPointer(rebasing: output[(index * RecordBatchHeader.size)..<((index + 1) * RecordBatchHeader.size)])
+                    header.baseOffset = next
+                    if leaderEpoch != .none { header.partitionLeaderEpoch = leaderEpoch }
+                    if logAppendTime != .none {
+                        header.attributes.timestampType = .logAppendTime
+                        header.maxTimestamp = logAppendTime
+                    }
+                    header.write(to: patch)
+                    if logAppendTime != .none {
+                        // CRC-32C over the patched attributes..end of header, continued over the body.
+                        let headerPart = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: patch[RecordBatchHeader.FieldOffset.attributes...]))
+                        header.crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(start + RecordBatchHeader.size)..<(start + header.totalSize)]), continuing: headerPart)
+                        patch.storeBigEndian(header.crc, at: RecordBatchHeader.FieldOffset.crc)
+                    }
+                    assigned[index].header = header
+                    next = header.nextOffset
                 }
-                if logAppendTime != .none {
-                    header.attributes.timestampType = .logAppendTime
-                    header.maxTimestamp = logAppendTime
-                    batch.storeBigEndian(header.attributes.rawValue, at: RecordBatchHeader.FieldOffset.attributes)
-                    batch.storeBigEndian(logAppendTime.milliseconds, at: RecordBatchHeader.FieldOffset.maxTimestamp)
-                    RecordBatch.updateChecksum(batch)
-                    header.crc = batch.loadBigEndian(at: RecordBatchHeader.FieldOffset.crc, as: UInt32.self)
-                }
-                assigned[index].header = header
-                next = header.nextOffset
             }
         }
-        return assigned
+        return (headers, assigned)
     }
 
     // MARK: Rolling

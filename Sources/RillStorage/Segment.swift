@@ -82,17 +82,17 @@ final class Segment {
 
     /// Writes validated batches (offsets already assigned) at the end of the file and indexes
     /// them. `batches` are the headers with positions relative to the start of `bytes`.
-    func append(_ bytes: UnsafeRawBufferPointer, batches: [(header: RecordBatchHeader, position: Int)], indexIntervalBytes: Int64, now: Timestamp) throws {
+    func append(_ parts: [UnsafeRawBufferPointer], byteCount: Int, batches: [(header: RecordBatchHeader, position: Int)], indexIntervalBytes: Int64, now: Timestamp) throws {
         precondition(!batches.isEmpty, "append needs at least one batch")
         precondition(batches[0].header.baseOffset >= nextOffset, "appended offsets must grow")
         let startPosition = size
-        try logFile.write(bytes, at: startPosition)
+        try logFile.write(parts, at: startPosition)
         isSynced = false
         if rollingTimestamp == nil { rollingTimestamp = now }
         for (header, relativePosition) in batches {
             try indexBatch(header, at: startPosition + Int64(relativePosition), indexIntervalBytes: indexIntervalBytes)
         }
-        size = startPosition + Int64(bytes.count)
+        size = startPosition + Int64(byteCount)
         verifiedSize = size
     }
 

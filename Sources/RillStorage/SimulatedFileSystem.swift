@@ -205,6 +205,13 @@ final class SimulatedFile: StorageFile {
         node.pending.append(operation)
     }
 
+    func write(_ parts: [UnsafeRawBufferPointer], at offset: Int64) throws {
+        // One pending operation, so a crash tears it like any single write.
+        var joined: [UInt8] = []
+        for part in parts { joined.append(contentsOf: part) }
+        try joined.withUnsafeBytes { try write($0, at: offset) }
+    }
+
     func size() throws -> Int64 {
         try checkAlive()
         return Int64(node.content.count)

@@ -8,8 +8,8 @@ import RillStorage
 struct PerfCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perf",
-        abstract: "Benchmarks: the storage engine in-process, CRC-32C.",
-        subcommands: [PerfLogCommand.self, PerfCRCCommand.self]
+        abstract: "Benchmarks: producer, consumer, the storage engine in-process, CRC-32C.",
+        subcommands: [PerfProduceCommand.self, PerfConsumeCommand.self, PerfLogCommand.self, PerfCRCCommand.self]
     )
 }
 
@@ -80,7 +80,7 @@ struct PerfLogCommand: ParsableCommand {
         var configuration = LogConfiguration()
         configuration.maximumMessageBytes = Int64(max(batchBytes, recordSize) * 2 + 1024)
         let log = try PartitionLog.open(directory: dir, fileSystem: fileSystem, configuration: configuration, now: wallClock())
-        var batch = try makeBatch()
+        let batch = try makeBatch()
         let recordsPerBatch = try RecordBatch(validating: batch).header.recordCount
         let batchCount = (records + Int(recordsPerBatch) - 1) / Int(recordsPerBatch)
         let appendClock = ContinuousClock.now
@@ -89,7 +89,7 @@ struct PerfLogCommand: ParsableCommand {
         var appendedBytes: Int64 = 0
         for _ in 0..<batchCount {
             // The batch is reused: append rewrites its base offset in place, as for a request.
-            let info = try log.append(&batch, leaderEpoch: LeaderEpoch(0), now: Timestamp(milliseconds: 0))
+            let info = try log.append(batch, leaderEpoch: LeaderEpoch(0), now: Timestamp(milliseconds: 0))
             appendedBytes += Int64(info.byteCount)
             bytesSinceSync += Int64(info.byteCount)
             switch sync {

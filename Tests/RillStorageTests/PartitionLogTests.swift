@@ -74,17 +74,17 @@ import Testing
     @Test func oversizedAndCorruptBatchesAreRejectedWithoutWritingAnything() throws {
         let fileSystem = SimulatedFileSystem()
         let log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["max.message.bytes": "200"]), now: t0)
-        var big = try makeBatch([TestRecord("k", String(repeating: "x", count: 300))])
-        #expect(throws: StorageError.self) { try log.append(&big, now: t0) }
+        let big = try makeBatch([TestRecord("k", String(repeating: "x", count: 300))])
+        #expect(throws: StorageError.self) { try log.append(big, now: t0) }
         var corrupt = try makeBatch([TestRecord("k", "v")])
         corrupt.setInteger(UInt8(0xAA), at: corrupt.writerIndex - 1)
-        #expect(throws: StorageError.self) { try log.append(&corrupt, now: t0) }
-        var empty = ByteBuffer()
-        #expect(throws: StorageError.self) { try log.append(&empty, now: t0) }
+        #expect(throws: StorageError.self) { try log.append(corrupt, now: t0) }
+        let empty = ByteBuffer()
+        #expect(throws: StorageError.self) { try log.append(empty, now: t0) }
         // A valid batch followed by garbage: nothing of the request is appended.
         var mixed = try makeBatch([TestRecord("k", "v")])
         mixed.writeBytes([1, 2, 3])
-        #expect(throws: StorageError.self) { try log.append(&mixed, now: t0) }
+        #expect(throws: StorageError.self) { try log.append(mixed, now: t0) }
         #expect(log.logEndOffset == Offset(0))
         #expect(fileSystem.contents(of: "/p/00000000000000000000.log") == [])
     }
@@ -109,8 +109,8 @@ import Testing
     @Test func logAppendTimeTopicsStampTheBatchAndKeepItValid() throws {
         let log = try PartitionLog.open(directory: "/p", fileSystem: SimulatedFileSystem(),
                                         configuration: configuration(["message.timestamp.type": "LogAppendTime"]), now: t0)
-        var batch = try makeBatch([TestRecord("a", "1", timestamp: 5)], compression: .gzip)
-        let info = try log.append(&batch, now: Timestamp(milliseconds: 777))
+        let batch = try makeBatch([TestRecord("a", "1", timestamp: 5)], compression: .gzip)
+        let info = try log.append(batch, now: Timestamp(milliseconds: 777))
         #expect(info.logAppendTime == Timestamp(milliseconds: 777))
         let stored = try #require(try log.readBatches(from: .zero).first)
         #expect(stored.header.attributes.timestampType == .logAppendTime)
@@ -121,9 +121,9 @@ import Testing
         let fileSystem = SimulatedFileSystem()
         var log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, now: t0)
         var batch = try makeBatch([TestRecord("a", "1")])
-        try log.append(&batch, leaderEpoch: LeaderEpoch(3), now: t0)
+        try log.append(batch, leaderEpoch: LeaderEpoch(3), now: t0)
         batch = try makeBatch([TestRecord("a", "2"), TestRecord("a", "3")])
-        try log.append(&batch, leaderEpoch: LeaderEpoch(5), now: t0)
+        try log.append(batch, leaderEpoch: LeaderEpoch(5), now: t0)
         #expect(try log.readBatches(from: Offset(1)).first?.header.partitionLeaderEpoch == LeaderEpoch(5))
         try log.close()
         log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, now: t0)

@@ -65,8 +65,8 @@ import Testing
         let fileSystem = SimulatedFileSystem()
         var log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["segment.bytes": "200"]), now: t0)
         for sequence in 0..<6 {
-            var batch = try makeBatch([TestRecord("k", "v\(sequence)")], producerID: 42, producerEpoch: 0, baseSequence: Int32(sequence))
-            try log.append(&batch, now: t0)
+            let batch = try makeBatch([TestRecord("k", "v\(sequence)")], producerID: 42, producerEpoch: 0, baseSequence: Int32(sequence))
+            try log.append(batch, now: t0)
         }
         let duplicate = try makeBatch([TestRecord("k", "v5")], producerID: 42, producerEpoch: 0, baseSequence: 5)
         let header = try RecordBatch(validating: duplicate).header

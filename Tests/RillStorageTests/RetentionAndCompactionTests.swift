@@ -130,8 +130,8 @@ import Testing
 
     @Test func compactionPreservesProducerFieldsAndTheLastOffsetDelta() throws {
         let (log, _) = try compactedLog()
-        var batch = try makeBatch([TestRecord("a", "1"), TestRecord("b", "2"), TestRecord("a", "3")], producerID: 9, producerEpoch: 2, baseSequence: 0)
-        try log.append(&batch, now: t0)
+        let batch = try makeBatch([TestRecord("a", "1"), TestRecord("b", "2"), TestRecord("a", "3")], producerID: 9, producerEpoch: 2, baseSequence: 0)
+        try log.append(batch, now: t0)
         for index in 0..<10 { try log.append([TestRecord("b", "later-\(index)")]) }
         log.updateHighWatermark(log.logEndOffset)
         try log.clean(now: t0)

@@ -52,8 +52,8 @@ func makeBatch(_ records: [TestRecord], compression: CompressionType = .none, pr
 extension PartitionLog {
     @discardableResult
     func append(_ records: [TestRecord], compression: CompressionType = .none, now: Int64 = 1_000) throws -> LogAppendInfo {
-        var batch = try makeBatch(records, compression: compression)
-        let info = try append(&batch, now: Timestamp(milliseconds: now))
+        let batch = try makeBatch(records, compression: compression)
+        let info = try append(batch, now: Timestamp(milliseconds: now))
         updateHighWatermark(logEndOffset)
         return info
     }

@@ -61,13 +61,11 @@ public enum PartitionerStrategy: Sendable {
     case custom(@Sendable (_ key: [UInt8]?, _ partitionCount: Int32) -> Int32)
 }
 
-/// The partitioner's per-topic state (sticky partition, round-robin counter). Not thread-safe;
-/// the producer keeps it under its accumulator lock.
+/// The partitioner: its strategy and random source; the per-topic state (sticky partition,
+/// round-robin counter) lives with the topic in the accumulator.
 struct PartitionerState: Sendable {
     var strategy: PartitionerStrategy
     var batchSize: Int
-    private var sticky: [String: (partition: Int32, bytes: Int)] = [:]
-    private var roundRobin: [String: Int32] = [:]
     private var generator = SystemRandomNumberGenerator()
 
     init(strategy: PartitionerStrategy, batchSize: Int) {
@@ -75,15 +73,16 @@ struct PartitionerState: Sendable {
         self.batchSize = batchSize
     }
 
-    mutating func partition(topic: String, key: ByteBuffer?, recordBytes: Int, partitionCount: Int32) -> Int32 {
+    mutating func partition(key: ByteBuffer?, recordBytes: Int, partitionCount: Int32,
+                            sticky: inout (partition: Int32, bytes: Int)?, roundRobinNext: inout Int32) -> Int32 {
         precondition(partitionCount > 0, "a topic has at least one partition")
         switch strategy {
         case .default:
             if let key { return key.withUnsafeReadableBytes { Murmur2.partition(forKey: $0, partitionCount: partitionCount) } }
-            return stickyPartition(topic: topic, recordBytes: recordBytes, partitionCount: partitionCount)
+            return stickyPartition(recordBytes: recordBytes, partitionCount: partitionCount, sticky: &sticky)
         case .roundRobin:
-            let next = roundRobin[topic, default: 0]
-            roundRobin[topic] = next &+ 1
+            let next = roundRobinNext
+            roundRobinNext = next &+ 1
             return Int32(UInt32(bitPattern: next) % UInt32(partitionCount))
         case .custom(let choose):
             let chosen = choose(key.map { Array($0.readableBytesView) }, partitionCount)
@@ -91,17 +90,17 @@ struct PartitionerState: Sendable {
         }
     }
 
-    private mutating func stickyPartition(topic: String, recordBytes: Int, partitionCount: Int32) -> Int32 {
-        if var current = sticky[topic], current.partition < partitionCount, current.bytes < batchSize {
-            current.bytes += recordBytes
-            sticky[topic] = current
+    /// KIP-794: stay on one partition until `batch.size` bytes went to it, then pick another.
+    private mutating func stickyPartition(recordBytes: Int, partitionCount: Int32, sticky: inout (partition: Int32, bytes: Int)?) -> Int32 {
+        if let current = sticky, current.partition < partitionCount, current.bytes < batchSize {
+            sticky = (current.partition, current.bytes + recordBytes)
             return current.partition
         }
         var next = Int32.random(in: 0..<partitionCount, using: &generator)
-        if partitionCount > 1, let previous = sticky[topic]?.partition, next == previous {
+        if partitionCount > 1, let previous = sticky?.partition, next == previous {
             next = (next + 1) % partitionCount
         }
-        sticky[topic] = (next, recordBytes)
+        sticky = (next, recordBytes)
         return next
     }
 }

@@ -32,12 +32,27 @@ struct RecordAccumulator: Sendable {
         case none
     }
 
+    /// The completions of one batch's records, by record index — two plain arrays rather than
+    /// an enum per record, because this is the producer's per-record path.
+    struct Completions {
+        var reports: [(index: Int32, context: UInt64)] = []
+        var waiters: [(index: Int32, continuation: CheckedContinuation<RecordMetadata, any Error>)] = []
+
+        mutating func add(_ completion: Completion, index: Int32) {
+            switch completion {
+            case .report(let context): reports.append((index, context))
+            case .waiter(let continuation): waiters.append((index, continuation))
+            case .none: break
+            }
+        }
+    }
+
     struct OpenBatch {
         var builder: RecordBatchBuilder
         var createdAt: UInt64
         var estimatedBytes: Int
         var reservedBytes: Int
-        var completions: [Completion]
+        var completions: Completions
     }
 
     /// A sealed batch, built (and sequenced) the first time it is drained.
@@ -47,7 +62,7 @@ struct RecordAccumulator: Sendable {
         var bytes: ByteBuffer?
         let createdAt: UInt64
         let reservedBytes: Int
-        var completions: [Completion]
+        var completions: Completions
         var recordCount: Int
         var attempts = 0
         var retryAt: UInt64 = 0
@@ -71,6 +86,10 @@ struct RecordAccumulator: Sendable {
         case bufferFull
         /// The record alone exceeds `max.request.size`.
         case tooLarge(Int)
+        /// The topic's partition count is not known yet (metadata needed).
+        case unknownTopic
+        /// The record names a partition the topic does not have.
+        case unknownPartition
     }
 
     /// The answer to one batch in a Produce response (or the lack of one).
@@ -81,14 +100,37 @@ struct RecordAccumulator: Sendable {
         case fatal(KafkaClientError)
     }
 
-    /// A record whose fate is decided, for the shell to report.
+    /// A batch whose records' fate is decided, for the shell to report. On success record i
+    /// got `baseOffset + i`.
     struct Finished {
-        var completion: Completion
-        var result: Result<RecordMetadata, KafkaClientError>
+        var topicPartition: TopicPartition
+        var completions: Completions
+        var result: Result<(baseOffset: Offset, timestamps: [Timestamp], logAppendTime: Timestamp), KafkaClientError>
+
+        /// A single record failed before it reached a batch.
+        static func failed(_ completion: Completion, _ error: KafkaClientError) -> Finished {
+            var completions = Completions()
+            completions.add(completion, index: 0)
+            return Finished(topicPartition: TopicPartition("", -1), completions: completions, result: .failure(error))
+        }
+    }
+
+    /// One topic: its partition count, the partitioner's state for it, and a queue per
+    /// partition — so a record costs one hash lookup (its topic name).
+    struct TopicState {
+        var partitionCount: Int32
+        var queues: [PartitionQueue]
+        var sticky: (partition: Int32, bytes: Int)?
+        var roundRobinNext: Int32 = 0
+
+        init(partitionCount: Int32) {
+            self.partitionCount = partitionCount
+            queues = Array(repeating: PartitionQueue(), count: Int(partitionCount))
+        }
     }
 
     let settings: Settings
-    private(set) var partitions: [TopicPartition: PartitionQueue] = [:]
+    private(set) var topics: [String: TopicState] = [:]
     private(set) var usedBytes = 0
     var producerID = ProducerID.none
     var producerEpoch = ProducerEpoch.none
@@ -100,40 +142,77 @@ struct RecordAccumulator: Sendable {
 
     init(settings: Settings) { self.settings = settings }
 
-    var inFlightCount: Int { partitions.values.reduce(0) { $0 + $1.inFlight } }
-    var isEmpty: Bool { partitions.values.allSatisfy { $0.open == nil && $0.sealed.isEmpty && $0.inFlight == 0 } }
+    var inFlightCount: Int { topics.values.reduce(0) { total, topic in total + topic.queues.reduce(0) { $0 + $1.inFlight } } }
+    var isEmpty: Bool { topics.values.allSatisfy { $0.queues.allSatisfy { $0.open == nil && $0.sealed.isEmpty && $0.inFlight == 0 } } }
+
+    /// Every partition with a queue (for metadata checks).
+    var topicPartitions: [TopicPartition] {
+        topics.flatMap { name, topic in (0..<topic.partitionCount).map { TopicPartition(name, $0) } }
+    }
+
+    func partitionCount(of topic: String) -> Int32? { topics[topic]?.partitionCount }
+
+    /// Learns (or updates, when partitions were added) a topic's partition count.
+    mutating func setPartitionCount(_ count: Int32, of topic: String) {
+        guard count > 0 else { return }
+        if var existing = topics[topic] {
+            guard count > existing.partitionCount else { return }
+            existing.queues += Array(repeating: PartitionQueue(), count: Int(count - existing.partitionCount))
+            existing.partitionCount = count
+            topics[topic] = existing
+        } else {
+            topics[topic] = TopicState(partitionCount: count)
+        }
+    }
+
+    /// Runs `body` on a partition's queue in place (no copy of its batches).
+    @inline(__always)
+    private mutating func withQueue<Result>(_ topicPartition: TopicPartition, _ body: (inout PartitionQueue) -> Result) -> Result {
+        body(&topics[topicPartition.topic]!.queues[Int(topicPartition.partition)])
+    }
 
     // MARK: Append
 
-    mutating func append(_ record: ProducerRecord, to topicPartition: TopicPartition, timestamp: Timestamp, completion: Completion, now: UInt64) -> AppendOutcome {
+    /// Appends a record to its partition, chosen by `record.partition` or the partitioner.
+    /// `now` is called only when a batch opens (the clock is not read per record).
+    mutating func append(_ record: ProducerRecord, timestamp: Timestamp, completion: Completion, partitioner: inout PartitionerState, now: () -> UInt64) -> AppendOutcome {
         let size = record.estimatedSize
         guard size + RecordBatchHeader.size <= settings.maximumRequestSize else { return .tooLarge(size) }
         guard usedBytes + size <= settings.bufferMemory else { return .bufferFull }
-        var queue = partitions[topicPartition] ?? PartitionQueue()
+        let settings = self.settings
+        // Mutated in place in the dictionary: a copy of the topic would give the open batch's
+        // buffer a second owner, and every record written would copy the whole batch.
+        guard let outcome = topics[record.topic]?.append(record, size: size, timestamp: timestamp, completion: completion, partitioner: &partitioner, now: now, settings: settings) else {
+            return .unknownTopic
+        }
+        if case .appended = outcome { usedBytes += size }
+        return outcome
+    }
+
+    static func append(_ record: ProducerRecord, size: Int, timestamp: Timestamp, completion: Completion, now: () -> UInt64,
+                       to queue: inout PartitionQueue, topicPartition: TopicPartition, settings: Settings) -> AppendOutcome {
         var wake = false
         if let open = queue.open, open.estimatedBytes + size > settings.batchSize || open.estimatedBytes + size > settings.maximumRequestSize {
-            seal(&queue, topicPartition: topicPartition)
+            Self.seal(&queue, topicPartition: topicPartition)
             wake = true
         }
         if queue.open == nil {
             let capacity = min(max(settings.batchSize, size + RecordBatchHeader.size), settings.maximumRequestSize)
-            queue.open = OpenBatch(builder: RecordBatchBuilder(compression: settings.compression, initialCapacity: capacity), createdAt: now, estimatedBytes: RecordBatchHeader.size, reservedBytes: 0, completions: [])
+            queue.open = OpenBatch(builder: RecordBatchBuilder(compression: settings.compression, initialCapacity: capacity), createdAt: now(), estimatedBytes: RecordBatchHeader.size, reservedBytes: 0, completions: Completions())
             wake = true
         }
         queue.open!.builder.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
         queue.open!.estimatedBytes += size
         queue.open!.reservedBytes += size
-        if case .none = completion {} else { queue.open!.completions.append(completion) }
-        usedBytes += size
+        if case .none = completion {} else { queue.open!.completions.add(completion, index: queue.open!.builder.recordCount - 1) }
         if queue.open!.estimatedBytes >= settings.batchSize {
-            seal(&queue, topicPartition: topicPartition)
+            Self.seal(&queue, topicPartition: topicPartition)
             wake = true
         }
-        partitions[topicPartition] = queue
         return .appended(wakeSender: wake)
     }
 
-    private func seal(_ queue: inout PartitionQueue, topicPartition: TopicPartition) {
+    private static func seal(_ queue: inout PartitionQueue, topicPartition: TopicPartition) {
         guard let open = queue.open else { return }
         queue.open = nil
         queue.sealed.append(ProducerBatch(
@@ -150,39 +229,62 @@ struct RecordAccumulator: Sendable {
         guard !needsProducerIDReset else { return [:] }
         var requests: [Int32: [ProducerBatch]] = [:]
         var requestBytes: [Int32: Int] = [:]
-        for topicPartition in partitions.keys.sorted() {
-            guard let broker = leader(topicPartition), canSend(broker) else { continue }
-            var queue = partitions[topicPartition]!
-            if queue.isRecovering && queue.inFlight > 0 { continue }
-            if queue.sealed.isEmpty, let open = queue.open, isFlushing || now >= open.createdAt + settings.lingerNanoseconds {
-                seal(&queue, topicPartition: topicPartition)
+        for topic in topics.keys.sorted() {
+            for partition in 0..<topics[topic]!.partitionCount {
+                let topicPartition = TopicPartition(topic, partition)
+                guard let broker = leader(topicPartition), canSend(broker) else { continue }
+                let size = requestBytes[broker, default: 0]
+                let context = DrainContext(settings: settings, producerID: producerID, producerEpoch: producerEpoch, isFlushing: isFlushing, now: now)
+                let drained = withQueue(topicPartition) { queue in
+                    Self.drainOne(&queue, topicPartition: topicPartition, context: context, requestBytesSoFar: size)
+                }
+                if let batch = drained {
+                    requests[broker, default: []].append(batch)
+                    requestBytes[broker, default: 0] += batch.bytes!.readableBytes
+                }
             }
-            guard var batch = queue.sealed.first, batch.retryAt <= now else {
-                partitions[topicPartition] = queue
-                continue
-            }
-            if batch.bytes == nil { build(&batch, queue: &queue) }
-            let size = batch.bytes!.readableBytes
-            if let used = requestBytes[broker], used + size > settings.maximumRequestSize {
-                partitions[topicPartition] = queue
-                continue
-            }
-            queue.sealed.removeFirst()
-            queue.inFlight += 1
-            batch.attempts += 1
-            requests[broker, default: []].append(batch)
-            requestBytes[broker, default: 0] += size
-            partitions[topicPartition] = queue
         }
         return requests
     }
 
+    /// What draining one partition needs from the accumulator (passed in, so the partition's
+    /// queue can be mutated in place without overlapping access to `self`).
+    struct DrainContext {
+        var settings: Settings
+        var producerID: ProducerID
+        var producerEpoch: ProducerEpoch
+        var isFlushing: Bool
+        var now: UInt64
+    }
+
+    /// The partition's next batch to send, if any may go now.
+    private static func drainOne(_ queue: inout PartitionQueue, topicPartition: TopicPartition, context: DrainContext, requestBytesSoFar: Int) -> ProducerBatch? {
+        let settings = context.settings
+        let now = context.now
+        if queue.isRecovering && queue.inFlight > 0 { return nil }
+        if queue.sealed.isEmpty, let open = queue.open, context.isFlushing || now >= open.createdAt + settings.lingerNanoseconds {
+            Self.seal(&queue, topicPartition: topicPartition)
+        }
+        guard let first = queue.sealed.first, first.retryAt <= now else { return nil }
+        // Popped before building so the batch's buffer has one owner (no copy on write).
+        var batch = queue.sealed.removeFirst()
+        if batch.bytes == nil { build(&batch, queue: &queue, context: context) }
+        if requestBytesSoFar > 0, requestBytesSoFar + batch.bytes!.readableBytes > settings.maximumRequestSize {
+            queue.sealed.prepend(batch)
+            return nil
+        }
+        queue.inFlight += 1
+        batch.attempts += 1
+        return batch
+    }
+
     /// Builds the batch bytes, stamping the producer id and the partition's next sequence.
-    private func build(_ batch: inout ProducerBatch, queue: inout PartitionQueue) {
+    private static func build(_ batch: inout ProducerBatch, queue: inout PartitionQueue, context: DrainContext) {
         guard var builder = batch.builder else { return }
-        if settings.isIdempotent {
-            builder.producerID = producerID
-            builder.producerEpoch = producerEpoch
+        batch.builder = nil
+        if context.settings.isIdempotent {
+            builder.producerID = context.producerID
+            builder.producerEpoch = context.producerEpoch
             builder.baseSequence = queue.nextSequence
             queue.nextSequence = queue.nextSequence.advanced(by: builder.recordCount)
         }
@@ -191,14 +293,15 @@ struct RecordAccumulator: Sendable {
         } catch {
             preconditionFailure("building a batch from valid records cannot fail: \(error)")
         }
-        batch.builder = nil
     }
 
     // MARK: Completion
 
     /// Records the answer to one in-flight batch; returns the records now decided.
     mutating func complete(_ batch: ProducerBatch, with result: BatchResult, now: UInt64) -> [Finished] {
-        var queue = partitions[batch.topicPartition]!
+        var queue = topics[batch.topicPartition.topic]!.queues[Int(batch.topicPartition.partition)]
+        topics[batch.topicPartition.topic]!.queues[Int(batch.topicPartition.partition)] = PartitionQueue()
+        defer { topics[batch.topicPartition.topic]!.queues[Int(batch.topicPartition.partition)] = queue }
         queue.inFlight -= 1
         var finished: [Finished] = []
         switch result {
@@ -220,7 +323,6 @@ struct RecordAccumulator: Sendable {
         case .fatal(let error):
             finished = fail(batch, error)
         }
-        partitions[batch.topicPartition] = queue
         return finished
     }
 
@@ -231,16 +333,13 @@ struct RecordAccumulator: Sendable {
 
     private mutating func resolve(_ batch: ProducerBatch, base: Offset, logAppendTime: Timestamp) -> [Finished] {
         usedBytes -= batch.reservedBytes
+        // Record timestamps only matter to `send` callers (RecordMetadata); decode them only then.
         var timestamps: [Timestamp] = []
-        if batch.completions.contains(where: { if case .waiter = $0 { true } else { false } }), let bytes = batch.bytes,
+        if !batch.completions.waiters.isEmpty, logAppendTime == .none, let bytes = batch.bytes,
            let decoded = try? RecordBatch(validating: bytes, verifyChecksum: false), let records = try? decoded.records() {
-            timestamps = records.map { logAppendTime != .none ? logAppendTime : decoded.timestamp(of: $0) }
+            timestamps = records.map { decoded.timestamp(of: $0) }
         }
-        return batch.completions.enumerated().map { index, completion in
-            let offset = base == .none ? Offset.none : base + Int64(index)
-            let timestamp = index < timestamps.count ? timestamps[index] : logAppendTime
-            return Finished(completion: completion, result: .success(RecordMetadata(topicPartition: batch.topicPartition, offset: offset, timestamp: timestamp)))
-        }
+        return [Finished(topicPartition: batch.topicPartition, completions: batch.completions, result: .success((base, timestamps, logAppendTime)))]
     }
 
     private mutating func fail(_ batch: ProducerBatch, _ error: KafkaClientError) -> [Finished] {
@@ -248,7 +347,7 @@ struct RecordAccumulator: Sendable {
         var reported = error
         if batch.mayHaveBeenAppended { reported.outcome = .unknown }
         if settings.isIdempotent && batch.bytes != nil { needsProducerIDReset = true }
-        return batch.completions.map { Finished(completion: $0, result: .failure(reported)) }
+        return [Finished(topicPartition: batch.topicPartition, completions: batch.completions, result: .failure(reported))]
     }
 
     // MARK: Time
@@ -256,18 +355,19 @@ struct RecordAccumulator: Sendable {
     /// Fails sealed and open batches older than `delivery.timeout.ms` that are not in flight.
     mutating func expire(now: UInt64) -> [Finished] {
         var finished: [Finished] = []
-        for topicPartition in partitions.keys {
-            var queue = partitions[topicPartition]!
-            while let first = queue.sealed.first, now >= first.createdAt + settings.deliveryTimeoutNanoseconds {
-                queue.sealed.removeFirst()
-                finished += fail(first, KafkaClientError(.timedOut, "not delivered within delivery.timeout.ms"))
+        for topicPartition in topicPartitions {
+            var expired: [ProducerBatch] = []
+            let timeout = settings.deliveryTimeoutNanoseconds
+            withQueue(topicPartition) { queue in
+                while let first = queue.sealed.first, now >= first.createdAt + timeout {
+                    expired.append(queue.sealed.removeFirst())
+                }
+                if queue.sealed.isEmpty, let open = queue.open, now >= open.createdAt + timeout {
+                    Self.seal(&queue, topicPartition: topicPartition)
+                    expired.append(queue.sealed.removeFirst())
+                }
             }
-            if queue.sealed.isEmpty, let open = queue.open, now >= open.createdAt + settings.deliveryTimeoutNanoseconds {
-                seal(&queue, topicPartition: topicPartition)
-                let expired = queue.sealed.removeFirst()
-                finished += fail(expired, KafkaClientError(.timedOut, "not delivered within delivery.timeout.ms"))
-            }
-            partitions[topicPartition] = queue
+            for batch in expired { finished += fail(batch, KafkaClientError(.timedOut, "not delivered within delivery.timeout.ms")) }
         }
         return finished
     }
@@ -276,7 +376,7 @@ struct RecordAccumulator: Sendable {
     func nextDeadline() -> UInt64? {
         var deadline: UInt64?
         func consider(_ value: UInt64) { deadline = min(deadline ?? value, value) }
-        for queue in partitions.values {
+        for queue in topics.values.lazy.flatMap(\.queues) {
             if let open = queue.open { consider(open.createdAt + (isFlushing ? 0 : settings.lingerNanoseconds)) }
             if let first = queue.sealed.first { consider(max(first.retryAt, 0)); consider(first.createdAt + settings.deliveryTimeoutNanoseconds) }
         }
@@ -292,20 +392,20 @@ struct RecordAccumulator: Sendable {
         producerID = id
         producerEpoch = epoch
         needsProducerIDReset = false
-        for topicPartition in partitions.keys {
-            var queue = partitions[topicPartition]!
-            queue.nextSequence = SequenceNumber(0)
-            queue.isRecovering = false
-            for index in queue.sealed.indices where queue.sealed[index].bytes != nil {
-                let count = Int32(queue.sealed[index].recordCount)
-                restamp(&queue.sealed[index].bytes!, producerID: id, epoch: epoch, baseSequence: queue.nextSequence)
-                queue.nextSequence = queue.nextSequence.advanced(by: count)
+        for topicPartition in topicPartitions {
+            withQueue(topicPartition) { queue in
+                queue.nextSequence = SequenceNumber(0)
+                queue.isRecovering = false
+                for index in queue.sealed.indices where queue.sealed[index].bytes != nil {
+                    let count = Int32(queue.sealed[index].recordCount)
+                    Self.restamp(&queue.sealed[index].bytes!, producerID: id, epoch: epoch, baseSequence: queue.nextSequence)
+                    queue.nextSequence = queue.nextSequence.advanced(by: count)
+                }
             }
-            partitions[topicPartition] = queue
         }
     }
 
-    private func restamp(_ bytes: inout ByteBuffer, producerID: ProducerID, epoch: ProducerEpoch, baseSequence: SequenceNumber) {
+    private static func restamp(_ bytes: inout ByteBuffer, producerID: ProducerID, epoch: ProducerEpoch, baseSequence: SequenceNumber) {
         bytes.withUnsafeMutableReadableBytes { raw in
             raw.storeBigEndian(producerID.rawValue, at: RecordBatchHeader.FieldOffset.producerID)
             raw.storeBigEndian(epoch.rawValue, at: RecordBatchHeader.FieldOffset.producerEpoch)
@@ -317,15 +417,33 @@ struct RecordAccumulator: Sendable {
     /// Fails everything not yet sent (close without flush).
     mutating func abandonUnsent(_ error: KafkaClientError) -> [Finished] {
         var finished: [Finished] = []
-        for topicPartition in partitions.keys {
-            var queue = partitions[topicPartition]!
-            seal(&queue, topicPartition: topicPartition)
-            while let batch = queue.sealed.popFirst() {
-                usedBytes -= batch.reservedBytes
-                finished += batch.completions.map { Finished(completion: $0, result: .failure(error)) }
+        for topicPartition in topicPartitions {
+            var abandoned: [ProducerBatch] = []
+            withQueue(topicPartition) { queue in
+                Self.seal(&queue, topicPartition: topicPartition)
+                while let batch = queue.sealed.popFirst() { abandoned.append(batch) }
             }
-            partitions[topicPartition] = queue
+            for batch in abandoned {
+                usedBytes -= batch.reservedBytes
+                finished.append(Finished(topicPartition: topicPartition, completions: batch.completions, result: .failure(error)))
+            }
         }
         return finished
+    }
+}
+
+extension RecordAccumulator.TopicState {
+    /// Picks the partition and appends to its queue, in place.
+    mutating func append(_ record: ProducerRecord, size: Int, timestamp: Timestamp, completion: RecordAccumulator.Completion,
+                         partitioner: inout PartitionerState, now: () -> UInt64, settings: RecordAccumulator.Settings) -> RecordAccumulator.AppendOutcome {
+        let partition: Int32
+        if let chosen = record.partition {
+            guard chosen >= 0 && chosen < partitionCount else { return .unknownPartition }
+            partition = chosen
+        } else {
+            partition = partitioner.partition(key: record.key, recordBytes: size, partitionCount: partitionCount, sticky: &sticky, roundRobinNext: &roundRobinNext)
+        }
+        return RecordAccumulator.append(record, size: size, timestamp: timestamp, completion: completion, now: now,
+                                        to: &queues[Int(partition)], topicPartition: TopicPartition(record.topic, partition), settings: settings)
     }
 }
