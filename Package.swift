@@ -118,5 +118,15 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(
+            name: "RillBrokerTests",
+            dependencies: [
+                "RillBroker",
+                "RillStorage",
+                "RillFormat",
+                "RillProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )
