@@ -271,6 +271,12 @@ import Testing
         #expect(configuration.logDefaults.retentionMilliseconds == 3_600_000)
     }
 
+    @Test func aServerPropertiesFileWithWindowsLineEndingsLoads() throws {
+        let configuration = try BrokerConfiguration(propertiesText: "# edited on Windows\r\nnode.id=3\r\nnum.partitions=2\r\n", overrides: [])
+        #expect(configuration.nodeID == 3)
+        #expect(configuration.defaultPartitionCount == 2)
+    }
+
     @Test func anOverrideOfHoursDoesNotBeatMillisecondsFromTheFile() throws {
         let configuration = try BrokerConfiguration(propertiesText: "log.retention.ms=5000\n", overrides: [("log.retention.hours", "1")])
         #expect(configuration.logDefaults.retentionMilliseconds == 5000)

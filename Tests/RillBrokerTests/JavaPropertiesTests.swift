@@ -76,6 +76,17 @@ import Testing
         #expect(try pairs("a=x\\") == ["a=x"])
     }
 
+    /// Java accepts \n, \r\n and a lone \r as line terminators. In Swift "\r\n" is one
+    /// Character, so splitting on the Character "\n" alone would keep a CRLF file on one line.
+    @Test func carriageReturnLineEndingsAreAccepted() throws {
+        #expect(try pairs("a=1\r\nb=2\r\n") == ["a=1", "b=2"])
+        #expect(try pairs("# comment\r\nnode.id=3\r\nlog.dirs=/data\r\n") == ["node.id=3", "log.dirs=/data"])
+        #expect(try pairs("a=1\rb=2\r") == ["a=1", "b=2"])
+        #expect(try JavaProperties.parse("a=1\r\n\r\nb=2").map(\.line) == [1, 3])
+        // A continuation before a CRLF continues onto the next line.
+        #expect(try pairs("list=one, \\\r\n  two\r\n") == ["list=one, two"])
+    }
+
     @Test func escapesAreDecodedInKeysAndValues() throws {
         let text = #"""
             tab=a\tb
