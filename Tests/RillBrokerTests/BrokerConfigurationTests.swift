@@ -109,6 +109,34 @@ import Testing
         #expect(try configuration(pairs).logDefaults.retentionMilliseconds == 180_000)
     }
 
+    /// Kafka treats any negative retention time as "forever" (-1); `log.retention.hours=-1` is the
+    /// usual way to write that in server.properties.
+    @Test(arguments: [
+        ("log.retention.hours", "-1"), ("log.retention.minutes", "-1"), ("log.retention.ms", "-1"),
+        ("log.retention.hours", "-24"), ("log.retention.minutes", "-5"), ("log.retention.ms", "-2"),
+    ])
+    func aNegativeRetentionTimeMeansForever(name: String, value: String) throws {
+        let configuration = try configuration([(name, value)])
+        #expect(configuration.logDefaults.retentionMilliseconds == -1)
+        #expect(configuration.brokerValue(forTopicConfig: "retention.ms") == ("-1", true))
+    }
+
+    /// Kafka's hours and minutes settings are ints: a larger value is a configuration error that
+    /// names the setting, not an arithmetic overflow that crashes the broker.
+    @Test(arguments: ["log.retention.hours", "log.retention.minutes", "log.roll.hours"])
+    func anOversizedHoursOrMinutesValueIsAnErrorNamingTheSetting(name: String) throws {
+        for value in ["9223372036854775807", "2147483648", "-9223372036854775808"] {
+            let error = try error([(name, value)])
+            #expect(error.message.contains(name))
+        }
+    }
+
+    @Test func theLargestIntHoursAreAccepted() throws {
+        let configuration = try configuration([("log.retention.hours", "2147483647"), ("log.roll.hours", "2147483647")])
+        #expect(configuration.logDefaults.retentionMilliseconds == 2_147_483_647 * 3_600_000)
+        #expect(configuration.logDefaults.segmentMilliseconds == 2_147_483_647 * 3_600_000)
+    }
+
     @Test func rollHoursConvertsAndRollMillisecondsWinsInAnyOrder() throws {
         #expect(try configuration([("log.roll.hours", "2")]).logDefaults.segmentMilliseconds == 7_200_000)
         #expect(try configuration([("log.roll.ms", "5000"), ("log.roll.hours", "1")]).logDefaults.segmentMilliseconds == 5000)
@@ -231,7 +259,7 @@ import Testing
         ("auto.create.topics.enable", "yes"), ("delete.topic.enable", "1"), ("min.insync.replicas", "0"),
         ("socket.request.max.bytes", "100"), ("log.segment.bytes", "abc"), ("log.segment.bytes", "10"),
         ("message.max.bytes", "-5"), ("log.cleanup.policy", "archive"),
-        ("log.message.timestamp.type", "Now"), ("log.roll.hours", "0"), ("log.dirs", ""), ("rill.event.loops", "-1"),
+        ("log.message.timestamp.type", "Now"), ("log.roll.hours", "0"), ("log.retention.hours", "1.5"), ("log.retention.ms", "forever"), ("log.dirs", ""), ("rill.event.loops", "-1"),
         ("default.replication.factor", "0"), ("log.flush.interval.messages", "0"),
     ])
     func anInvalidValueIsAnErrorThatNamesTheSetting(name: String, value: String) throws {
