@@ -75,6 +75,21 @@ import Testing
         #expect(rejection(batch.flippingByte(at: RecordBatchHeader.FieldOffset.crc)) == .corruptMessage)
     }
 
+    /// Kafka checks the CRC before it looks at the codec, so bytes damaged in transit are a
+    /// (retriable) CORRUPT_MESSAGE even where the damage makes the codec id undefined, never an
+    /// UNSUPPORTED_COMPRESSION_TYPE the producer would treat as its own mistake.
+    @Test func aDamagedCodecIdIsACorruptMessage() throws {
+        let batch = try makeBatch(records(3))
+        // The low byte of the attributes holds the codec bits: 0x00 becomes 0xFF, codec 7.
+        #expect(rejection(batch.flippingByte(at: RecordBatchHeader.FieldOffset.attributes + 1)) == .corruptMessage)
+        // Codec 5 written over a gzip batch without updating the CRC.
+        let gzip = try makeBatch(records(3), compression: .gzip)
+        #expect(rejection(gzip.setting(Int16(5), at: RecordBatchHeader.FieldOffset.attributes)) == .corruptMessage)
+        // A truncated batch with an undefined codec is corrupt too (its CRC cannot be checked).
+        let truncated = batch.setting(Int16(6), at: RecordBatchHeader.FieldOffset.attributes).withChecksumUpdated()
+        #expect(rejection(truncated.getSlice(at: truncated.readerIndex, length: truncated.readableBytes - 1)) == .corruptMessage)
+    }
+
     @Test func aCompressedBatchWithABadChecksumIsACorruptMessage() throws {
         let batch = try makeBatch(records(5), compression: .gzip)
         #expect(rejection(batch.flippingByte(at: batch.readableBytes - 3)) == .corruptMessage)
