@@ -128,5 +128,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "RillServerTests",
+            dependencies: [
+                "RillServer",
+                "RillBroker",
+                "RillProtocol",
+                "RillFormat",
+                "RillStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )
