@@ -126,6 +126,20 @@ extension BrokerServerTests {
         try broker.stop()
     }
 
+    /// Kafka sends no response to acks=0, even where it cannot append: it closes instead. A
+    /// response the client does not expect would be taken for the answer to its next request.
+    @Test func acksZeroBelowProduceVersionThreeClosesTheConnectionInsteadOfAnswering() throws {
+        let broker = try TestBroker()
+        try broker.connect().createTopic("orders")
+        for version: Int16 in [0, 2] {
+            let connection = try broker.connect()
+            try connection.send(TestConnection.produceRequest(topic: "orders", records: try makeBatch(1), acks: 0), version: version)
+            #expect(try connection.isClosedByBroker(), "Produce v\(version)")
+        }
+        try Self.expectEmpty(try broker.connect(), topic: "orders")
+        try broker.stop()
+    }
+
     @Test func acksZeroWithAGoodBatchGetsNoResponseButIsAppended() throws {
         let broker = try TestBroker()
         let connection = try broker.connect()
