@@ -121,5 +121,27 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(
+            name: "RillBrokerTests",
+            dependencies: [
+                "RillBroker",
+                "RillStorage",
+                "RillFormat",
+                "RillProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "RillServerTests",
+            dependencies: [
+                "RillServer",
+                "RillBroker",
+                "RillProtocol",
+                "RillFormat",
+                "RillStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -108,9 +108,12 @@ public struct BrokerConfiguration: Sendable {
         case "rill.event.loops": eventLoopCount = Int(try Self.int32(name, value, minimum: 0))
         case "rill.max.partitions": maximumPartitionCount = Int(try Self.int32(name, value, minimum: 1))
         case "rill.max.connections": maximumConnectionCount = Int(try Self.int32(name, value, minimum: 1))
-        case "log.retention.hours": try setLog("retention.ms", String(try Self.int64(name, value, minimum: -1) * 3_600_000), from: name)
-        case "log.retention.minutes": try setLog("retention.ms", String(try Self.int64(name, value, minimum: -1) * 60_000), from: name)
-        case "log.roll.hours": try setLog("segment.ms", String(try Self.int64(name, value, minimum: 1) * 3_600_000), from: name)
+        // Kafka's hours and minutes are ints (so the product fits an Int64), and any negative
+        // retention time means "keep forever" (KafkaConfig.logRetentionTimeMillis).
+        case "log.retention.hours": try setRetention(Int64(try Self.int32(name, value, minimum: .min)) * 3_600_000, from: name)
+        case "log.retention.minutes": try setRetention(Int64(try Self.int32(name, value, minimum: .min)) * 60_000, from: name)
+        case "log.retention.ms": try setRetention(try Self.int64(name, value, minimum: .min), from: name)
+        case "log.roll.hours": try setLog("segment.ms", String(Int64(try Self.int32(name, value, minimum: 1)) * 3_600_000), from: name)
         case "producer.id.expiration.ms": logDefaults.producerIDExpirationMilliseconds = try Self.int64(name, value, minimum: 1)
         case "log.flush.offset.checkpoint.interval.ms": logDefaults.recoveryPointCheckpointIntervalMilliseconds = try Self.int64(name, value, minimum: 1)
         default:
@@ -124,6 +127,10 @@ public struct BrokerConfiguration: Sendable {
             try setLog(entry.name, value, from: name)
         }
         return true
+    }
+
+    private mutating func setRetention(_ milliseconds: Int64, from brokerName: String) throws {
+        try setLog("retention.ms", String(max(milliseconds, -1)), from: brokerName)
     }
 
     private mutating func setLog(_ topicName: String, _ value: String, from brokerName: String) throws {

@@ -12,9 +12,11 @@ public enum JavaProperties {
         var result: [(key: String, value: String, line: Int)] = []
         var logical = ""
         var startLine = 0
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Java's line terminators are \n, \r\n and \r. "\r\n" is a single Character in Swift, so it
+        // must be named: splitting on "\n" alone would leave a CRLF file as one line.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for (index, rawLine) in lines.enumerated() {
             var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
             if logical.isEmpty {
                 line = line.drop { $0 == " " || $0 == "\t" || $0 == "\u{0C}" }
                 if line.isEmpty || line.first == "#" || line.first == "!" { continue }

@@ -58,10 +58,23 @@ public enum ProduceValidation {
             case .checksumMismatch, .truncated, .invalidLength:
                 throw Rejection(.corruptMessage, error.description)
             case .unsupportedCompression:
-                throw Rejection(.unsupportedCompressionType, error.description)
+                // Kafka checks the CRC before the codec: bytes damaged in transit are a retriable
+                // CORRUPT_MESSAGE, not an undefined codec the producer would take for its own choice.
+                throw Rejection(hasMatchingChecksum(records) ? .unsupportedCompressionType : .corruptMessage, error.description)
             default:
                 throw Rejection(.invalidRecord, error.description)
             }
+        }
+    }
+
+    /// Whether the batch at the start of `records` is all there and its CRC-32C matches.
+    private static func hasMatchingChecksum(_ records: ByteBuffer) -> Bool {
+        records.withUnsafeReadableBytes { bytes in
+            guard bytes.count >= RecordBatchHeader.size else { return false }
+            let header = RecordBatchHeader(unvalidated: bytes)
+            guard header.totalSize >= RecordBatchHeader.size, header.totalSize <= bytes.count else { return false }
+            let covered = UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.FieldOffset.attributes..<header.totalSize])
+            return CRC32C.checksum(covered) == header.crc
         }
     }
 

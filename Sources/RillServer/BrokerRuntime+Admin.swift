@@ -118,7 +118,7 @@ extension BrokerRuntime {
 
     /// The single broker coordinates every group; transactions have no coordinator here.
     func findCoordinator(_ request: FindCoordinatorRequest, header: RequestHeader) -> ResponsePayload {
-        let (host, port) = configuration.advertisedAddress
+        let (host, port) = advertisedAddress
         guard request.keyType == .group else {
             return respond(FindCoordinatorResponse(errorCode: .coordinatorNotAvailable, errorMessage: "transactions are not supported", nodeID: -1, host: "", port: -1), to: header)
         }

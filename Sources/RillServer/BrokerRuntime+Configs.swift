@@ -49,7 +49,7 @@ extension BrokerRuntime {
     }
 
     private func brokerConfigs() -> [DescribeConfigsResponse.Config] {
-        let (host, port) = configuration.advertisedAddress
+        let (host, port) = advertisedAddress
         var values: [(String, String)] = [
             ("node.id", String(configuration.nodeID)),
             ("listeners", "PLAINTEXT://\(configuration.listenHost):\(configuration.listenPort)"),

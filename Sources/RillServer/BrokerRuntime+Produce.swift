@@ -26,7 +26,8 @@ extension BrokerRuntime {
         }
         guard header.apiVersion >= BrokerApiVersions.implementedMinimum(.produce) else {
             fill(&response, with: .unsupportedVersion)
-            return eventLoop.makeSucceededFuture(respond(response, to: header))
+            // acks=0 is never answered: a failure closes the connection instead.
+            return eventLoop.makeSucceededFuture(request.acks == 0 ? .close(reason: "Produce v\(header.apiVersion) with acks=0 is not supported") : respond(response, to: header))
         }
         let now = Self.now()
         var items: [(topicPartition: TopicPartition, item: ProduceItem)] = []

@@ -35,7 +35,7 @@ extension BrokerRuntime {
         let image = controlPlane.image
         let names = requested ?? image.topics.keys.sorted()
         let nodeID = configuration.nodeID
-        let (host, port) = configuration.advertisedAddress
+        let (host, port) = advertisedAddress
         let topics = names.map { name -> MetadataResponse.Topic in
             if TopicName.problem(with: name) != nil {
                 return MetadataResponse.Topic(errorCode: .invalidTopicException, name: name, isInternal: false, partitions: [])

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RillBroker
@@ -16,6 +17,9 @@ final class BrokerRuntime: Sendable {
     /// Runs compaction passes off the event loops.
     let threadPool: NIOThreadPool
     let logger: BrokerLogger
+    /// The port the listener bound, set once it has: the one to advertise when the
+    /// configuration asks for an ephemeral port (0).
+    let boundPort = NIOLockedValueBox<Int?>(nil)
 
     init(configuration: BrokerConfiguration, shards: [PartitionShard], controlPlane: ControlPlane, fileSystem: POSIXFileSystem, threadPool: NIOThreadPool, logger: BrokerLogger) {
         self.configuration = configuration
@@ -31,6 +35,14 @@ final class BrokerRuntime: Sendable {
     }
 
     func log(_ message: String) { logger.log(message) }
+
+    /// The address for Metadata and FindCoordinator responses: the configured one, with an
+    /// ephemeral port (0) replaced by the port actually bound, as Kafka does.
+    var advertisedAddress: (host: String, port: Int) {
+        let (host, port) = configuration.advertisedAddress
+        guard port == 0, let bound = boundPort.withLockedValue({ $0 }) else { return (host, port) }
+        return (host, bound)
+    }
 
     /// The wall clock, in the shell (core modules take `now` as an argument).
     static func now() -> Timestamp {

@@ -122,6 +122,7 @@ public final class BrokerServer: Sendable {
                 }
             }
         let channel = try bootstrap.bind(host: runtime.configuration.listenHost, port: runtime.configuration.listenPort).wait()
+        runtime.boundPort.withLockedValue { $0 = channel.localAddress?.port }
         state.withLockedValue { $0.serverChannel = channel }
     }
 

@@ -1,0 +1,157 @@
+import NIOCore
+import RillBroker
+import RillFormat
+import RillProtocol
+import RillServer
+import Testing
+
+/// Produce over the wire: a bad batch is never acknowledged nor appended; a good one comes
+/// back from Fetch byte for byte.
+extension BrokerServerTests {
+    /// Nothing is in the partition: ListOffsets says 0 at both ends and Fetch returns no records.
+    static func expectEmpty(_ connection: TestConnection, topic: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(try connection.listOffset(topic: topic, timestamp: -1).offset == .zero, sourceLocation: sourceLocation)
+        #expect(try connection.listOffset(topic: topic, timestamp: -2).offset == .zero, sourceLocation: sourceLocation)
+        let fetched = try connection.fetch(topic: topic)
+        #expect(fetched.errorCode == .none, sourceLocation: sourceLocation)
+        #expect(fetched.highWatermark == .zero, sourceLocation: sourceLocation)
+        #expect(fetched.records?.readableBytes ?? 0 == 0, sourceLocation: sourceLocation)
+    }
+
+    @Test func aBatchWithACorruptedChecksumIsRejectedAndNotAppended() throws {
+        let broker = try TestBroker()
+        let connection = try broker.connect()
+        try connection.createTopic("orders")
+        let batch = try makeBatch(3)
+        for position in [batch.readableBytes - 1, RecordBatchHeader.FieldOffset.crc, RecordBatchHeader.FieldOffset.maxTimestamp] {
+            let answer = try connection.produce(topic: "orders", records: batch.flippingByte(at: position))
+            #expect(answer.errorCode == .corruptMessage, "byte \(position)")
+            #expect(answer.baseOffset == .none)
+        }
+        try Self.expectEmpty(connection, topic: "orders")
+        // The offsets were not used up: the first good batch starts at 0.
+        #expect(try connection.produce(topic: "orders", records: batch).baseOffset == .zero)
+        try broker.stop()
+    }
+
+    @Test func aBatchOverMaxMessageBytesIsTooLargeAndNotAppended() throws {
+        let broker = try TestBroker()
+        let connection = try broker.connect()
+        try connection.createTopic("small", configs: ["max.message.bytes": "1000"])
+        let answer = try connection.produce(topic: "small", records: try makeBatch(1, valueBytes: 2_000))
+        #expect(answer.errorCode == .messageTooLarge)
+        #expect(answer.baseOffset == .none)
+        try Self.expectEmpty(connection, topic: "small")
+        #expect(try connection.produce(topic: "small", records: try makeBatch(1, valueBytes: 500)).errorCode == .none)
+        try broker.stop()
+    }
+
+    @Test func aValidBatchIsStoredAndFetchedBackUnchanged() throws {
+        let broker = try TestBroker()
+        let connection = try broker.connect()
+        try connection.createTopic("orders")
+        var builder = RecordBatchBuilder(compression: .none)
+        builder.append(key: Array("order-1".utf8), value: Array("{\"amount\":42}".utf8),
+                       headers: [RecordHeader(key: "trace", value: ByteBuffer(bytes: [0, 1, 2, 255])), RecordHeader(key: "empty", value: nil)],
+                       timestamp: Timestamp(milliseconds: 1_700_000_000_123))
+        builder.append(key: nil, value: Array("keyless".utf8), timestamp: Timestamp(milliseconds: 1_700_000_000_456))
+        builder.append(key: Array("tombstone".utf8), value: nil, timestamp: Timestamp(milliseconds: 1_700_000_000_001))
+        let batch = try builder.build()
+
+        let answer = try connection.produce(topic: "orders", records: batch)
+        #expect(answer.errorCode == .none)
+        #expect(answer.baseOffset == .zero)
+        #expect(answer.logAppendTime == .none)
+        #expect(answer.logStartOffset == .zero)
+
+        let fetched = try connection.fetch(topic: "orders")
+        #expect(fetched.errorCode == .none)
+        #expect(fetched.highWatermark == Offset(3))
+        #expect(fetched.lastStableOffset == Offset(3))
+        let stored = try #require(try batches(in: fetched.records).first)
+        let sent = try RecordBatch(validating: batch)
+        #expect(try stored.records() == sent.records())
+        #expect(try stored.records().map { stored.timestamp(of: $0).milliseconds } == [1_700_000_000_123, 1_700_000_000_456, 1_700_000_000_001])
+        #expect(try stored.records().first?.headers == [RecordHeader(key: "trace", value: ByteBuffer(bytes: [0, 1, 2, 255])), RecordHeader(key: "empty", value: nil)])
+        // Only the offset and the leader epoch (outside the CRC) differ from what was sent.
+        let sentBytes = Array(batch.readableBytesView)
+        let storedBytes = Array(stored.bytes.readableBytesView)
+        #expect(storedBytes.count == sentBytes.count)
+        #expect(storedBytes[8..<12] == sentBytes[8..<12])
+        #expect(storedBytes[16...] == sentBytes[16...])
+        #expect(stored.header.partitionLeaderEpoch == LeaderEpoch(0))
+        try broker.stop()
+    }
+
+    @Test(arguments: CompressionType.allCases)
+    func everyCodecRoundTrips(compression: CompressionType) throws {
+        let broker = try TestBroker()
+        let connection = try broker.connect()
+        try connection.createTopic("codec")
+        #expect(try connection.produce(topic: "codec", records: try makeBatch(5, compression: compression)).baseOffset == .zero)
+        #expect(try connection.produce(topic: "codec", records: try makeBatch(2, prefix: "b", compression: compression)).baseOffset == Offset(5))
+        #expect(try values(try connection.fetchBatches(topic: "codec")) == ["v0", "v1", "v2", "v3", "v4", "bv0", "bv1"])
+        try broker.stop()
+    }
+
+    @Test func produceBelowVersionThreeIsAnsweredWithUnsupportedVersion() throws {
+        let broker = try TestBroker()
+        let connection = try broker.connect()
+        try connection.createTopic("orders")
+        let answer = try connection.produce(topic: "orders", records: try makeBatch(1), version: 2)
+        #expect(answer.errorCode == .unsupportedVersion)
+        try Self.expectEmpty(connection, topic: "orders")
+        try broker.stop()
+    }
+
+    // MARK: acks=0
+
+    @Test func acksZeroWithABadBatchClosesTheConnectionAndAppendsNothing() throws {
+        let broker = try TestBroker()
+        try broker.connect().createTopic("orders")
+        let bad: [(String, ByteBuffer?)] = [
+            ("corrupt", try makeBatch(2).flippingByte(at: 70)),
+            ("too large", try makeBatch(1, valueBytes: 1_100_000)),
+            ("null records", nil),
+        ]
+        for (what, records) in bad {
+            let connection = try broker.connect()
+            try connection.send(TestConnection.produceRequest(topic: "orders", records: records, acks: 0), version: 8)
+            #expect(try connection.isClosedByBroker(), "\(what)")
+        }
+        let unknown = try broker.connect()
+        try unknown.send(TestConnection.produceRequest(topic: "no-such-topic", records: try makeBatch(1), acks: 0), version: 8)
+        #expect(try unknown.isClosedByBroker())
+        try Self.expectEmpty(try broker.connect(), topic: "orders")
+        try broker.stop()
+    }
+
+    /// Kafka sends no response to acks=0, even where it cannot append: it closes instead. A
+    /// response the client does not expect would be taken for the answer to its next request.
+    @Test func acksZeroBelowProduceVersionThreeClosesTheConnectionInsteadOfAnswering() throws {
+        let broker = try TestBroker()
+        try broker.connect().createTopic("orders")
+        for version: Int16 in [0, 2] {
+            let connection = try broker.connect()
+            try connection.send(TestConnection.produceRequest(topic: "orders", records: try makeBatch(1), acks: 0), version: version)
+            #expect(try connection.isClosedByBroker(), "Produce v\(version)")
+        }
+        try Self.expectEmpty(try broker.connect(), topic: "orders")
+        try broker.stop()
+    }
+
+    @Test func acksZeroWithAGoodBatchGetsNoResponseButIsAppended() throws {
+        let broker = try TestBroker()
+        let connection = try broker.connect()
+        try connection.createTopic("orders")
+        let produceID = try connection.send(TestConnection.produceRequest(topic: "orders", records: try makeBatch(2), acks: 0), version: 8)
+        let metadataID = try connection.send(MetadataRequest(topics: ["orders"], allowAutoTopicCreation: false), version: 8)
+        // The next frame answers the Metadata request: nothing was sent for the produce.
+        let metadata = try connection.receive(MetadataResponse.self, version: 8, correlationID: metadataID)
+        #expect(metadataID == produceID + 1)
+        #expect(metadata.topics.map(\.name) == ["orders"])
+        // Responses are written in request order, so the produce was done before the Metadata answer.
+        #expect(try values(try connection.fetchBatches(topic: "orders")) == ["v0", "v1"])
+        try broker.stop()
+    }
+}
