@@ -103,6 +103,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchitectureTests"),
+        // Real Kafka clients (kcat, confluent-kafka, kafka-python) against `rill broker` processes.
+        // Depending on "rill" makes `swift test` build the executable the tests start.
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["rill"],
+            exclude: ["README.md"],
+            resources: [.copy("Scripts")]
+        ),
         .testTarget(
             name: "RillProtocolTests",
             dependencies: ["RillProtocol", "RillFormat", .product(name: "NIOCore", package: "swift-nio")]
