@@ -110,7 +110,9 @@ public final class Partition {
 
     /// Reads from `offset` for a consumer: up to the high watermark, `maximumBytes` (the first
     /// batch whole when `isFirstPartition` makes it the one that must make progress, KIP-74).
-    public func fetch(offset: Offset, maximumBytes: Int, currentLeaderEpoch: LeaderEpoch, includeFirstBatchWhole: Bool) -> FetchResult {
+    /// Fetch below v10 cannot carry zstd (`allowsZstd` false): such data is refused with
+    /// UNSUPPORTED_COMPRESSION_TYPE, as Kafka does.
+    public func fetch(offset: Offset, maximumBytes: Int, currentLeaderEpoch: LeaderEpoch, includeFirstBatchWhole: Bool, allowsZstd: Bool = true) -> FetchResult {
         var result = FetchResult(errorCode: .none, highWatermark: highWatermark, lastStableOffset: lastStableOffset, logStartOffset: log.logStartOffset, records: nil)
         if let error = checkLeaderEpoch(currentLeaderEpoch) {
             result.errorCode = error
@@ -118,6 +120,10 @@ public final class Partition {
         }
         do {
             let read = try log.read(from: offset, maximumBytes: maximumBytes, upperBound: highWatermark, includeFirstBatchWhole: includeFirstBatchWhole)
+            if !allowsZstd, let slice = read.slice, try slice.batchHeaders().contains(where: { $0.attributes.compression == .zstd }) {
+                result.errorCode = .unsupportedCompressionType
+                return result
+            }
             result.records = read.slice
         } catch let error as StorageError {
             result.errorCode = Self.errorCode(for: error)

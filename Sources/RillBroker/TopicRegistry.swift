@@ -124,9 +124,17 @@ public final class ProducerIDAllocator {
 
     public init(dataDirectory: String, fileSystem: any FileSystem) throws {
         self.fileSystem = fileSystem
-        path = FilePath.join(FilePath.join(dataDirectory, TopicRegistry.directoryName), "producer-id-block")
-        let stored = try CheckpointFile.read(from: path, fieldsPerEntry: 1, fileSystem: fileSystem)
-        let end = stored.flatMap { $0.first.flatMap { Int64($0[0]) } } ?? 0
+        let directory = FilePath.join(dataDirectory, TopicRegistry.directoryName)
+        try fileSystem.createDirectory(at: directory)
+        path = FilePath.join(directory, "producer-id-block")
+        var end: Int64 = 0
+        if let stored = try CheckpointFile.read(from: path, fieldsPerEntry: 1, fileSystem: fileSystem) {
+            // Starting again at 0 would hand out ids partitions still remember: refuse instead.
+            guard stored.count == 1, let value = Int64(stored[0][0]), value >= 0 else {
+                throw ConfigurationError("\(path) does not hold a producer id; restore it or remove it with every partition's data")
+            }
+            end = value
+        }
         next = end
         blockEnd = end
     }

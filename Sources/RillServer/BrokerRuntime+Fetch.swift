@@ -56,12 +56,13 @@ extension BrokerRuntime {
     }
 
     /// Reads every item on its shard; results come back in item order.
-    func read(_ items: [FetchItem], eventLoop: any EventLoop) -> EventLoopFuture<[Partition.FetchResult]> {
+    func read(_ items: [FetchItem], version: Int16, eventLoop: any EventLoop) -> EventLoopFuture<[Partition.FetchResult]> {
         onPartitions(items.map { ($0.topicPartition, $0) }, eventLoop: eventLoop) { partition, item, _ in
             guard let partition else {
                 return .failure(.unknownTopicOrPartition)
             }
-            return partition.fetch(offset: item.offset, maximumBytes: item.maximumBytes, currentLeaderEpoch: item.currentLeaderEpoch, includeFirstBatchWhole: true)
+            return partition.fetch(offset: item.offset, maximumBytes: item.maximumBytes, currentLeaderEpoch: item.currentLeaderEpoch,
+                                   includeFirstBatchWhole: true, allowsZstd: version >= 10)
         }
     }
 }
@@ -97,7 +98,7 @@ final class DelayedFetch: @unchecked Sendable {
 
     /// Reads everything; answers if the answer is ready, parks otherwise.
     func attempt() {
-        runtime.read(items, eventLoop: eventLoop).whenComplete { result in
+        runtime.read(items, version: header.apiVersion, eventLoop: eventLoop).whenComplete { result in
             switch result {
             case .failure(let error): self.finish(.close(reason: "fetch failed: \(error)"))
             case .success(let results): self.consider(results)

@@ -22,7 +22,7 @@ extension BrokerRuntime {
             })
         guard [-1, 0, 1].contains(request.acks) else {
             fill(&response, with: .invalidRequiredAcks)
-            return eventLoop.makeSucceededFuture(request.acks == 0 ? .close(reason: "invalid acks") : respond(response, to: header))
+            return eventLoop.makeSucceededFuture(respond(response, to: header))
         }
         guard header.apiVersion >= BrokerApiVersions.implementedMinimum(.produce) else {
             fill(&response, with: .unsupportedVersion)

@@ -34,13 +34,16 @@ public struct LeaderEpochCache: Sendable, Equatable {
         return true
     }
 
-    /// KIP-279: the largest epoch at or below `requested` and the offset where it ended (the
-    /// next epoch's start, or `logEndOffset` for the latest). nil when `requested` is older
-    /// than everything known.
+    /// KIP-279, as Kafka's LeaderEpochFileCache answers it: for the latest epoch, the log end;
+    /// for an epoch newer than any known, nothing; for an older one, the largest known epoch at
+    /// or below it and where the next one starts — or, when `requested` precedes every known
+    /// epoch, `requested` itself and the start of the first known epoch.
     public func endOffset(for requested: LeaderEpoch, logEndOffset: Offset) -> (epoch: LeaderEpoch, endOffset: Offset)? {
-        guard let index = entries.lastIndex(where: { $0.epoch <= requested }) else { return nil }
-        let end = index + 1 < entries.count ? entries[index + 1].startOffset : logEndOffset
-        return (entries[index].epoch, end)
+        guard requested != .none, let latest = entries.last else { return nil }
+        if requested == latest.epoch { return (latest.epoch, logEndOffset) }
+        guard let higher = entries.firstIndex(where: { $0.epoch > requested }) else { return nil }
+        guard higher > 0 else { return (requested, entries[higher].startOffset) }
+        return (entries[higher - 1].epoch, entries[higher].startOffset)
     }
 
     /// Drops entries that start at or after `endOffset` (the log was truncated there).

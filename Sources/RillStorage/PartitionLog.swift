@@ -37,6 +37,14 @@ public struct FileSlice: @unchecked Sendable {
     public func read() throws -> ByteBuffer {
         try file.readBatch(at: position, size: length)
     }
+
+    /// The headers of the whole batches in the range (a cut trailing batch is left out).
+    public func batchHeaders() throws -> [RecordBatchHeader] {
+        var scanner = BatchScanner(file: file, from: position, to: position + Int64(length), verifyChecksums: false)
+        var headers: [RecordBatchHeader] = []
+        while case .batch(let header, _) = try scanner.next() { headers.append(header) }
+        return headers
+    }
 }
 
 /// The answer to `read(from:maximumBytes:)`.

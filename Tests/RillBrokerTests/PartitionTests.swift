@@ -29,6 +29,21 @@ import Testing
         #expect(try partition.readableValues() == ["v0", "v1", "v2", "bv0", "bv1"])
     }
 
+    @Test func fetchBelowVersion10IsRefusedZstdData() throws {
+        let partition = try PartitionFixture().open()
+        #expect(partition.produce(try makeBatch(records(2))).errorCode == .none)
+        #expect(partition.produce(try makeBatch(records(2, prefix: "z"), compression: .zstd), version: 7).errorCode == .none)
+        // Only uncompressed data in range: an old fetch is served.
+        let old = partition.fetch(offset: .zero, maximumBytes: 70, currentLeaderEpoch: .none, includeFirstBatchWhole: true, allowsZstd: false)
+        #expect(old.errorCode == .none && old.records != nil)
+        // zstd data in range: refused for an old fetch, served for a new one.
+        let refused = partition.fetch(offset: Offset(2), maximumBytes: 1 << 20, currentLeaderEpoch: .none, includeFirstBatchWhole: true, allowsZstd: false)
+        #expect(refused.errorCode == .unsupportedCompressionType)
+        #expect(refused.records == nil)
+        let served = partition.fetch(offset: Offset(2), maximumBytes: 1 << 20, currentLeaderEpoch: .none, includeFirstBatchWhole: true, allowsZstd: true)
+        #expect(served.errorCode == .none && served.records != nil)
+    }
+
     @Test func appendedBatchesCarryTheLeaderEpoch() throws {
         let partition = try PartitionFixture().open(leaderEpoch: 7)
         partition.produce(try makeBatch(records(2)))

@@ -89,7 +89,11 @@ import Testing
         cache.assign(epoch: LeaderEpoch(1), startOffset: Offset(0))
         cache.assign(epoch: LeaderEpoch(3), startOffset: Offset(10))
         cache.assign(epoch: LeaderEpoch(4), startOffset: Offset(25))
-        #expect(cache.endOffset(for: LeaderEpoch(0), logEndOffset: Offset(30)) == nil)
+        // Older than every known epoch: the epoch asked for, ending where the first one starts.
+        #expect(cache.endOffset(for: LeaderEpoch(0), logEndOffset: Offset(30))! == (LeaderEpoch(0), Offset(0)))
+        // Newer than every known epoch: undefined (Kafka answers -1/-1).
+        #expect(cache.endOffset(for: LeaderEpoch(9), logEndOffset: Offset(30)) == nil)
+        #expect(cache.endOffset(for: .none, logEndOffset: Offset(30)) == nil)
         #expect(cache.endOffset(for: LeaderEpoch(1), logEndOffset: Offset(30))! == (LeaderEpoch(1), Offset(10)))
         #expect(cache.endOffset(for: LeaderEpoch(2), logEndOffset: Offset(30))! == (LeaderEpoch(1), Offset(10)))
         #expect(cache.endOffset(for: LeaderEpoch(4), logEndOffset: Offset(30))! == (LeaderEpoch(4), Offset(30)))
