@@ -31,6 +31,8 @@ let package = Package(
         ),
         // CRC-32C with the SSE4.2 instruction where the CPU has it, a table-driven fallback otherwise.
         .target(name: "CRillChecksum", path: "Sources/CRillChecksum", exclude: ["README.md"]),
+        // mallopt, for the command-line tool's allocator tuning.
+        .target(name: "CRillSystem", path: "Sources/CRillSystem"),
         .target(
             name: "RillFormat",
             dependencies: [
@@ -91,6 +93,7 @@ let package = Package(
         .executableTarget(
             name: "rill",
             dependencies: [
+                "CRillSystem",
                 "RillFormat",
                 "RillStorage",
                 "RillServer",

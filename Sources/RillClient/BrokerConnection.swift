@@ -36,6 +36,8 @@ public final class BrokerConnection: Sendable {
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                // Large reads: fetch responses are megabytes.
+                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 65_536, maximum: 4 << 20))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameToMessageDecoder(maximumFrameBytes: maximumResponseBytes)))
@@ -98,7 +100,7 @@ public final class BrokerConnection: Sendable {
     public func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16? = nil, timeout: TimeAmount = .seconds(30)) async throws -> Request.Response {
         let version = try version ?? self.version(for: Request.apiKey)
         let correlationID = nextCorrelationID()
-        let frame = request.encodedFrame(version: version, correlationID: correlationID, clientID: clientID, allocator: channel.allocator)
+        let frame = encode(request, version: version, correlationID: correlationID)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let pending = ClientRequestHandler.Pending(correlationID: correlationID, apiKey: Request.apiKey, version: version, promise: promise, expectsResponse: true)
         let handler = self.handler
@@ -113,12 +115,22 @@ public final class BrokerConnection: Sendable {
         }
     }
 
+    /// The request's frame, in parts: a Produce request keeps its record batches as separate
+    /// buffers (written with writev, not copied).
+    private func encode<Request: KafkaRequestMessage>(_ request: Request, version: Int16, correlationID: Int32) -> [ByteBuffer] {
+        if let produce = request as? ProduceRequest {
+            return produce.encodedFrameParts(version: version, correlationID: correlationID, clientID: clientID, allocator: channel.allocator)
+        }
+        return [request.encodedFrame(version: version, correlationID: correlationID, clientID: clientID, allocator: channel.allocator)]
+    }
+
     /// Sends a request that gets no response (Produce with acks=0); returns when it is written.
     public func sendWithoutResponse<Request: KafkaRequestMessage>(_ request: Request, version: Int16? = nil) async throws {
         let version = try version ?? self.version(for: Request.apiKey)
-        let frame = request.encodedFrame(version: version, correlationID: nextCorrelationID(), clientID: clientID, allocator: channel.allocator)
+        let parts = encode(request, version: version, correlationID: nextCorrelationID())
         do {
-            try await channel.writeAndFlush(frame)
+            for part in parts.dropLast() { channel.write(part, promise: nil) }
+            try await channel.writeAndFlush(parts.last!)
         } catch {
             throw KafkaClientError(.connectionClosed, "write to \(host):\(port) failed: \(error)", outcome: .unknown)
         }
@@ -150,7 +162,7 @@ final class ClientRequestHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func enqueue(_ pending: Pending, frame: ByteBuffer, timeout: TimeAmount) {
+    func enqueue(_ pending: Pending, frame: [ByteBuffer], timeout: TimeAmount) {
         guard let context, closedError == nil else {
             pending.promise.fail(closedError ?? KafkaClientError(.connectionClosed, "connection is closed"))
             return
@@ -162,7 +174,8 @@ final class ClientRequestHandler: ChannelInboundHandler {
             this.value.timedOut(correlationID: correlationID)
         }
         inFlight.append(pending)
-        context.writeAndFlush(NIOAny(frame), promise: nil)
+        for part in frame { context.write(NIOAny(part), promise: nil) }
+        context.flush()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

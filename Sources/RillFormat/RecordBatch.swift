@@ -131,6 +131,29 @@ public struct RecordBatch: Sendable {
         }
     }
 
+    /// Calls `body` with each record in order (decompressing if needed), with the same checks
+    /// as `records()` but without building an array of them.
+    public func forEachRecord(maximumDecompressedBytes: Int = FormatLimits.maximumDecompressedBytes, _ body: (Record) throws -> Void) throws {
+        let section = try uncompressedRecords(maximumBytes: maximumDecompressedBytes)
+        let count = Int(header.recordCount)
+        let lastOffsetDelta = header.lastOffsetDelta
+        try section.withUnsafeReadableBytes { raw in
+            var cursor = ByteCursor(raw)
+            var previousDelta: Int32 = -1
+            for _ in 0..<count {
+                let record = try Record.decode(from: &cursor, source: section)
+                guard record.offsetDelta > previousDelta, record.offsetDelta <= lastOffsetDelta else {
+                    throw FormatError(.invalidRecord, "record offset delta \(record.offsetDelta) is out of order or beyond \(lastOffsetDelta)")
+                }
+                previousDelta = record.offsetDelta
+                try body(record)
+            }
+            guard cursor.remaining == 0 else {
+                throw FormatError(.invalidRecord, "\(cursor.remaining) bytes follow the last of \(count) records")
+            }
+        }
+    }
+
     /// The absolute offset of `record`.
     @inlinable public func offset(of record: Record) -> Offset { header.baseOffset + Int64(record.offsetDelta) }
 

@@ -118,15 +118,20 @@ public struct RecordBatchBuilder: Sendable {
 
     /// Finishes the batch: compresses the records if asked, fills in the header and the CRC.
     /// `lastOffsetDelta` may be given to keep a gap at the end (compaction preserves it).
-    public func build(lastOffsetDelta explicitLastOffsetDelta: Int32? = nil) throws -> ByteBuffer {
+    /// The builder hands its buffer over (no copy), so it cannot build again.
+    public mutating func build(lastOffsetDelta explicitLastOffsetDelta: Int32? = nil) throws -> ByteBuffer {
+        precondition(buffer.writerIndex >= RecordBatchHeader.size, "a builder builds once")
         var output: ByteBuffer
         if let codec = compression.codec {
             output = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + buffer.writerIndex / 2 + 64)
             output.moveWriterIndex(forwardBy: RecordBatchHeader.size)
             let records = buffer.getSlice(at: RecordBatchHeader.size, length: buffer.writerIndex - RecordBatchHeader.size)!
             try records.withUnsafeReadableBytes { try codec.compress($0, into: &output) }
+            buffer = ByteBuffer()
         } else {
-            output = buffer
+            // Moved out, so the header write below does not copy the records (copy-on-write).
+            output = ByteBuffer()
+            swap(&output, &buffer)
         }
         let finalLastOffsetDelta = explicitLastOffsetDelta ?? Swift.max(lastOffsetDelta, 0)
         precondition(finalLastOffsetDelta >= lastOffsetDelta, "lastOffsetDelta cannot precede the last record")

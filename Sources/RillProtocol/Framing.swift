@@ -65,7 +65,14 @@ public struct KafkaFrameToMessageDecoder: ByteToMessageDecoder {
     public init(maximumFrameBytes: Int) { self.maximumFrameBytes = maximumFrameBytes }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try FrameDecoder.decodeFrame(from: &buffer, maximumFrameBytes: maximumFrameBytes) else { return .needMoreData }
+        guard let frame = try FrameDecoder.decodeFrame(from: &buffer, maximumFrameBytes: maximumFrameBytes) else {
+            // The size is known (and within the limit): make room for the whole frame now, so
+            // the cumulation is copied into once rather than regrown and recopied as it arrives.
+            if let size = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) {
+                buffer.reserveCapacity(minimumWritableBytes: 4 + Int(size) - buffer.readableBytes)
+            }
+            return .needMoreData
+        }
         context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue
     }

@@ -108,6 +108,8 @@ public final class BrokerServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Large reads: produce requests carry megabytes.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 65_536, maximum: 4 << 20))
             .childChannelInitializer { channel in
                 let accepted = state.withLockedValue { state -> Bool in
                     guard !state.isStopped, state.connections.count < limit else { return false }

@@ -181,7 +181,8 @@ import Testing
     }
 
     @Test func anEmptyBatchIsAnInvalidRecord() throws {
-        #expect(rejection(try RecordBatchBuilder().build()) == .invalidRecord)
+        var empty = RecordBatchBuilder()
+        #expect(rejection(try empty.build()) == .invalidRecord)
     }
 
     @Test func uncompressedRecordsWithWrongOffsetDeltasAreAnInvalidRecord() throws {

@@ -13,6 +13,8 @@ public struct ConsumerRecord: Sendable {
     public var headers: [RecordHeader]
     /// The leader epoch the record was written in (from its batch).
     public var leaderEpoch: LeaderEpoch
+
+    var approximateSize: Int { (key?.readableBytes ?? 0) + (value?.readableBytes ?? 0) + 64 }
 }
 
 /// Turns the records field of a fetch response into consumer records: whole batches only (a
@@ -21,6 +23,8 @@ public struct ConsumerRecord: Sendable {
 enum FetchedRecordsDecoder {
     struct Decoded {
         var records: [ConsumerRecord] = []
+        /// Approximate bytes of `records` (see `ConsumerRecord.approximateSize`).
+        var byteCount = 0
         /// Where the next fetch for this partition starts.
         var nextOffset: Offset
         var error: KafkaClientError?
@@ -44,13 +48,18 @@ enum FetchedRecordsDecoder {
             guard batch.header.lastOffset >= decoded.nextOffset else { continue }
             if !batch.header.attributes.isControl {
                 do {
-                    for record in try batch.records() {
+                    let epoch = batch.header.partitionLeaderEpoch
+                    let timestampType = batch.header.attributes.timestampType
+                    let position = decoded.nextOffset
+                    try batch.forEachRecord { record in
                         let offset = batch.offset(of: record)
-                        guard offset >= decoded.nextOffset else { continue }
-                        decoded.records.append(ConsumerRecord(
+                        guard offset >= position else { return }
+                        let consumed = ConsumerRecord(
                             topicPartition: topicPartition, offset: offset, timestamp: batch.timestamp(of: record),
-                            timestampType: batch.header.attributes.timestampType, key: record.key, value: record.value,
-                            headers: record.headers, leaderEpoch: batch.header.partitionLeaderEpoch))
+                            timestampType: timestampType, key: record.key, value: record.value,
+                            headers: record.headers, leaderEpoch: epoch)
+                        decoded.byteCount += consumed.approximateSize
+                        decoded.records.append(consumed)
                     }
                 } catch {
                     decoded.error = KafkaClientError(.protocolViolation, "cannot decode records of \(topicPartition) at offset \(batch.header.baseOffset): \(error)")

@@ -22,6 +22,8 @@ public final class KafkaConsumer: Sendable {
         /// The next offset to fetch (ahead of `position` by what is buffered).
         var fetchOffset: Offset?
         var buffered = Deque<ConsumerRecord>()
+        /// Approximate bytes of `buffered` (keys and values), for the prefetch limit.
+        var bufferedBytes = 0
         var isPaused = false
         /// Bumped by every seek: fetch results for an older generation are dropped.
         var generation = 0
@@ -67,6 +69,7 @@ public final class KafkaConsumer: Sendable {
             current.position = offset
             current.fetchOffset = offset
             current.buffered.removeAll()
+            current.bufferedBytes = 0
             current.generation += 1
             current.error = nil
             state.partitions[partition] = current
@@ -173,6 +176,7 @@ public final class KafkaConsumer: Sendable {
                     throw error
                 }
                 while taken.count < limit, let record = partition.buffered.popFirst() {
+                    partition.bufferedBytes -= record.approximateSize
                     taken.append(record)
                     partition.position = record.offset + 1
                 }
@@ -236,7 +240,7 @@ public final class KafkaConsumer: Sendable {
         let brokers = state.withLockedValue { state -> Set<Int32> in
             let metadata = cluster.metadataSnapshot
             var brokers = Set<Int32>()
-            for (partition, current) in state.partitions where current.fetchOffset != nil && !current.isPaused && current.buffered.count < configuration.maximumPollRecords {
+            for (partition, current) in state.partitions where current.fetchOffset != nil && !current.isPaused && self.wantsData(current) {
                 if let leader = metadata.leader(of: partition.topic, partition: partition.partition), !state.fetchingBrokers.contains(leader) {
                     brokers.insert(leader)
                 }
@@ -257,7 +261,7 @@ public final class KafkaConsumer: Sendable {
                 guard !state.isClosed else { return [] }
                 let metadata = cluster.metadataSnapshot
                 return state.partitions.compactMap { partition, current in
-                    guard let offset = current.fetchOffset, !current.isPaused, current.buffered.count < configuration.maximumPollRecords,
+                    guard let offset = current.fetchOffset, !current.isPaused, self.wantsData(current),
                           metadata.leader(of: partition.topic, partition: partition.partition) == broker else { return nil }
                     return (partition, offset, current.generation)
                 }.sorted { $0.0 < $1.0 }
@@ -326,10 +330,17 @@ public final class KafkaConsumer: Sendable {
         if !needsReset.isEmpty { try? await resetPositions(needsReset) }
     }
 
+    /// Prefetch: keep fetching a partition while less than two fetches' worth is buffered, so a
+    /// fetch is in flight while the application works through the last one.
+    private func wantsData(_ partition: PartitionState) -> Bool {
+        partition.bufferedBytes < 2 * Int(configuration.maximumPartitionFetchBytes) && partition.buffered.count < 64 * configuration.maximumPollRecords
+    }
+
     private func apply(_ decoded: FetchedRecordsDecoder.Decoded, to partition: TopicPartition, generation: Int) {
         state.withLockedValue { state in
             guard var current = state.partitions[partition], current.generation == generation else { return }
             current.buffered.append(contentsOf: decoded.records)
+            current.bufferedBytes += decoded.byteCount
             current.fetchOffset = decoded.nextOffset
             if let error = decoded.error { current.error = error }
             state.partitions[partition] = current

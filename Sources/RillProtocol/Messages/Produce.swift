@@ -84,6 +84,46 @@ public struct ProduceRequest: KafkaRequestMessage, Hashable {
     }
 }
 
+extension ProduceRequest {
+    /// The request as a frame in parts: each partition's records stay their own buffer, so a
+    /// client can send them with writev instead of copying them into the frame. The parts
+    /// concatenated are exactly `encodedFrame(version:correlationID:clientID:)`.
+    public func encodedFrameParts(version: Int16, correlationID: Int32, clientID: String?, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> [ByteBuffer] {
+        var head = allocator.buffer(capacity: 128 + 32 * topics.count)
+        let frame = head.startKafkaFrame()
+        RequestHeader(apiKey: .produce, apiVersion: version, correlationID: correlationID, clientID: clientID).write(to: &head)
+        if version >= 3 { head.writeKafkaNullableString(transactionalID) }
+        head.writeInteger(acks)
+        head.writeInteger(timeoutMilliseconds)
+        var splits: [(index: Int, records: ByteBuffer)] = []
+        head.writeInteger(Int32(topics.count))
+        for topic in topics {
+            head.writeKafkaString(topic.name)
+            head.writeInteger(Int32(topic.partitions.count))
+            for partition in topic.partitions {
+                head.writeInteger(partition.partition)
+                guard let records = partition.records else {
+                    head.writeInteger(Int32(-1))
+                    continue
+                }
+                head.writeInteger(Int32(records.readableBytes))
+                splits.append((head.writerIndex, records))
+            }
+        }
+        let recordBytes = splits.reduce(0) { $0 + $1.records.readableBytes }
+        head.setInteger(Int32(head.writerIndex - frame - 4 + recordBytes), at: frame)
+        var parts: [ByteBuffer] = []
+        var start = head.readerIndex
+        for (index, records) in splits {
+            parts.append(head.getSlice(at: start, length: index - start)!)
+            parts.append(records)
+            start = index
+        }
+        if head.writerIndex > start { parts.append(head.getSlice(at: start, length: head.writerIndex - start)!) }
+        return parts
+    }
+}
+
 /// The answer to a Produce request with `acks != 0`. Unlike most responses, the throttle time
 /// is the *last* field.
 public struct ProduceResponse: KafkaResponseMessage, Hashable {
