@@ -39,6 +39,8 @@ public struct BrokerConfiguration: Sendable {
     public var maximumPartitionCount = 100_000
     /// `rill.max.connections`: open client connections accepted at once.
     public var maximumConnectionCount = 10_000
+    /// The group coordinator's settings (`group.*`, `offsets.*`).
+    public var groups = GroupCoordinatorConfiguration()
     /// Names explicitly set (for DescribeConfigs' config source), by Kafka name.
     public private(set) var explicitlySet: [String: String] = [:]
     /// Names in the input this broker does not know; they are ignored.
@@ -117,6 +119,7 @@ public struct BrokerConfiguration: Sendable {
         case "producer.id.expiration.ms": logDefaults.producerIDExpirationMilliseconds = try Self.int64(name, value, minimum: 1)
         case "log.flush.offset.checkpoint.interval.ms": logDefaults.recoveryPointCheckpointIntervalMilliseconds = try Self.int64(name, value, minimum: 1)
         default:
+            if try groups.set(name, value) { return true }
             guard let entry = TopicConfigurationCatalog.entries.first(where: { $0.brokerName == name }), entry.name != "min.insync.replicas" else {
                 return false
             }

@@ -4,18 +4,6 @@ import RillFormat
 import RillProtocol
 import RillStorage
 
-/// A small seeded generator (SplitMix64) so every random test is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One record as tests describe it: key and value as text (nil for null), a timestamp.
 struct TestRecord: Hashable {
@@ -89,18 +77,23 @@ let t0 = Timestamp(milliseconds: 1_000)
 /// A partition on a simulated file system, as the broker would open it.
 struct PartitionFixture {
     let fileSystem = SimulatedFileSystem()
-    let directory = "/data/orders-0"
+    let topicPartition: TopicPartition
     let configuration: TopicConfiguration
+    var directory: String { "/data/\(topicPartition.directoryName)" }
 
     init(_ overrides: [String: String] = [:]) throws {
-        configuration = try topicConfiguration(overrides)
+        self.init(configuration: try topicConfiguration(overrides))
+    }
+
+    init(configuration: TopicConfiguration, topicPartition: TopicPartition = TopicPartition("orders", 0)) {
+        self.configuration = configuration
+        self.topicPartition = topicPartition
     }
 
     /// Opens the log (recovering what is there) and leads it at `leaderEpoch`.
     func open(leaderEpoch: Int32 = 0) throws -> Partition {
         let log = try PartitionLog.open(directory: directory, fileSystem: fileSystem, configuration: configuration.log, now: t0)
-        return try Partition(topicPartition: TopicPartition("orders", 0), log: log, leaderEpoch: LeaderEpoch(leaderEpoch),
-                             configuration: configuration)
+        return try Partition(topicPartition: topicPartition, log: log, leaderEpoch: LeaderEpoch(leaderEpoch), configuration: configuration)
     }
 }
 

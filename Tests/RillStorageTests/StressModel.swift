@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RillFormat
 @testable import RillStorage
 
 /// The model test at depth: `RILL_STRESS_SEEDS=N` runs N seeds of 1,500 operations each
