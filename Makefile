@@ -46,7 +46,8 @@ fixtures: deps
 ## fuzz: the libFuzzer target for the request decoder (Sources/RillFuzz) for FUZZ_RUNS inputs
 ## (default 10 million), under the address sanitizer; fails on any finding. The corpus grows in
 ## fuzz-corpus/ (seeded from Fuzz/Seeds/ and the generated seeds), findings land in fuzz-artifacts/
-## (replay one with `$(FUZZ_BIN) FILE`, or without sanitizers with `swift run RillFuzz FILE`).
+## (replay one with `.build-fuzz/release/RillFuzz FILE`, or without sanitizers with
+## `swift run RillFuzz FILE`).
 ## fuzz-smoke: the same for 200,000 inputs.
 FUZZ_RUNS ?= 10000000
 FUZZ_SMOKE_RUNS ?= 200000
