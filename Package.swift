@@ -105,6 +105,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The libFuzzer target for the request decoder (`make fuzz`). A normal build makes a plain
+        // executable that replays inputs and writes the seed corpus; built with `-sanitize=fuzzer`
+        // and `-D RILL_LIBFUZZER` (see the Makefile) it has no main of its own and libFuzzer's
+        // main drives `LLVMFuzzerTestOneInput`.
+        .executableTarget(
+            name: "RillFuzz",
+            dependencies: [
+                "RillProtocol",
+                "RillFormat",
+                "RillBroker",
+                "RillStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ArchitectureTests"),
         // Real Kafka clients (kcat, confluent-kafka, kafka-python) against `rill broker` processes.
         // Depending on "rill" makes `swift test` build the executable the tests start.

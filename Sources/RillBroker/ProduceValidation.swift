@@ -21,10 +21,13 @@ public enum ProduceValidation {
         }
     }
 
+    /// `maximumDecompressedBytes` bounds what a compressed batch may inflate to when its records
+    /// are decoded (compacted topics); the fuzz target lowers it to keep inputs cheap.
     public static func validate(
         _ records: ByteBuffer?,
         produceVersion: Int16,
-        configuration: TopicConfiguration
+        configuration: TopicConfiguration,
+        maximumDecompressedBytes: Int = FormatLimits.maximumDecompressedBytes
     ) throws(Rejection) -> RecordBatchHeader {
         guard produceVersion >= 3 else {
             throw Rejection(.unsupportedVersion, "Produce v\(produceVersion) carries legacy message sets; use v3 or later")
@@ -45,7 +48,7 @@ public enum ProduceValidation {
         }
         let isCompacted = configuration.log.cleanupPolicy.contains(.compact)
         if header.attributes.compression == CompressionType.none || isCompacted {
-            try checkRecords(records, header: header, requireKeys: isCompacted)
+            try checkRecords(records, header: header, requireKeys: isCompacted, maximumDecompressedBytes: maximumDecompressedBytes)
         }
         return header
     }
@@ -90,14 +93,16 @@ public enum ProduceValidation {
         }
     }
 
-    private static func checkRecords(_ records: ByteBuffer, header: RecordBatchHeader, requireKeys: Bool) throws(Rejection) {
+    private static func checkRecords(
+        _ records: ByteBuffer, header: RecordBatchHeader, requireKeys: Bool, maximumDecompressedBytes: Int
+    ) throws(Rejection) {
         do throws(FormatError) {
             let batch = try RecordBatch(validating: records, verifyChecksum: false)
             if header.attributes.compression == CompressionType.none {
                 try batch.validateRecordStructure(requireKeys: requireKeys)
                 return
             }
-            for (index, record) in try batch.records().enumerated() {
+            for (index, record) in try batch.records(maximumDecompressedBytes: maximumDecompressedBytes).enumerated() {
                 guard record.offsetDelta == Int32(index) else {
                     throw FormatError(.invalidRecord, "record \(index) has offset delta \(record.offsetDelta)")
                 }

@@ -112,6 +112,12 @@ public struct RecordBatch: Sendable {
         let count = Int(header.recordCount)
         let lastOffsetDelta = header.lastOffsetDelta
         return try section.withUnsafeReadableBytes { raw throws(FormatError) -> [Record] in
+            // Every record takes at least 7 bytes. For a compressed batch, validation could not
+            // check the count against the records section, so check it here, before the count
+            // sizes the array: a hostile count would reserve gigabytes.
+            guard count <= raw.count / 7 else {
+                throw FormatError(.invalidRecord, "\(count) records cannot fit in \(raw.count) bytes of records")
+            }
             var cursor = ByteCursor(raw)
             var records: [Record] = []
             records.reserveCapacity(count)

@@ -126,6 +126,12 @@ public struct KafkaReader {
         guard let value = buffer.readString(length: count) else {
             throw ProtocolError(.truncated, "string of \(count) bytes, \(buffer.readableBytes) left")
         }
+        // Invalid UTF-8 is repaired with U+FFFD (three bytes for each bad byte), as Java's decoder
+        // does. What is read must still fit the int16 length every string is written with: the
+        // broker echoes names and ids in its responses, and writing a longer one traps.
+        guard value.utf8.count <= Int(Int16.max) else {
+            throw ProtocolError(.invalidValue, "string of \(count) bytes is \(value.utf8.count) bytes as UTF-8, beyond 32767")
+        }
         return value
     }
 

@@ -118,6 +118,27 @@ import Testing
         #expect(throws: FormatError.self) { try RecordBatch(validating: ByteBuffer(bytes: impossible)) }
     }
 
+    /// Found by the fuzz target (Fuzz/Seeds/oom-records-count-compressed): validation cannot
+    /// check the record count of a compressed batch against its bytes, and records() reserved an
+    /// array for every claimed record (1.3 GB for 118 bytes) before finding the first missing.
+    @Test(arguments: [CompressionType.gzip, .snappy, .lz4, .zstd])
+    func aCompressedBatchClaimingMoreRecordsThanItHoldsIsRefusedBeforeDecoding(_ compression: CompressionType) throws {
+        var builder = RecordBatchBuilder(compression: compression)
+        builder.append(key: Array("k".utf8), value: Array("v".utf8), timestamp: Timestamp(milliseconds: 5))
+        var bytes = try builder.build()
+        let claimed = Int32(FormatLimits.maximumRecordsPerBatch)
+        bytes.withUnsafeMutableReadableBytes { raw in
+            raw.storeBigEndian(claimed, at: RecordBatchHeader.FieldOffset.recordCount)
+            raw.storeBigEndian(claimed - 1, at: RecordBatchHeader.FieldOffset.lastOffsetDelta)
+            RecordBatch.updateChecksum(raw)
+        }
+        let batch = try RecordBatch(validating: bytes)
+        #expect(batch.header.recordCount == claimed)
+        let error = try #require(throws: FormatError.self) { try batch.records() }
+        #expect(error.code == .invalidRecord)
+        #expect(error.message.contains("cannot fit"), "refused by the count check, not after reserving for the count: \(error)")
+    }
+
     @Test func randomBytesNeverCrashTheDecoder() {
         var generator = SplitMix64(seed: 7)
         for round in 0..<5_000 {

@@ -103,6 +103,37 @@ import Testing
         }
     }
 
+    /// Found by the fuzz target's re-encoding check (Fuzz/Seeds/crash-topic-name-utf8-repair):
+    /// invalid UTF-8 is repaired with U+FFFD, three bytes for each bad byte, so an 11,000-byte
+    /// topic name decoded to 33,000 bytes, and writing it back — the broker echoes topic names
+    /// in its Produce response — failed `writeKafkaString`'s precondition and stopped the broker.
+    @Test func aStringThatGrowsPast32767BytesWhenRepairedIsRefused() throws {
+        func produceBody(topicName: [UInt8]) -> ByteBuffer {
+            var body = ByteBuffer()
+            body.writeInteger(Int16(-1))  // transactional id
+            body.writeInteger(Int16(1))  // acks
+            body.writeInteger(Int32(1_000))  // timeout
+            body.writeInteger(Int32(1))  // one topic
+            body.writeInteger(Int16(topicName.count))
+            body.writeBytes(topicName)
+            body.writeInteger(Int32(0))  // no partitions
+            return body
+        }
+        guard case .failure(let error) = Self.decode(produceBody(topicName: Array(repeating: 0xFF, count: 11_000)), .produce, 3) else {
+            Issue.record("a name that repairs to 33,000 bytes decoded")
+            return
+        }
+        #expect(error.code == .invalidValue)
+
+        // Repair itself stays (Java's decoder does the same): up to 32,767 bytes as repaired.
+        let decoded = try #require(try? Self.decode(produceBody(topicName: Array(repeating: 0xFF, count: 10_922)), .produce, 3).get())
+        guard case .produce(let request) = decoded else { Issue.record("not a Produce request"); return }
+        #expect(request.topics[0].name.utf8.count == 32_766)
+        var encoded = ByteBuffer()
+        request.write(to: &encoded, version: 3)
+        #expect(encoded.readableBytes > 32_766)
+    }
+
     /// Random bytes leaning towards the values that make lengths and counts interesting
     /// (0x00 and 0xFF, which form 0, -1 and huge sizes).
     static func biasedByte(using generator: inout SplitMix64) -> UInt8 {
