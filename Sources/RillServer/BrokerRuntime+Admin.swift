@@ -5,7 +5,7 @@ import RillProtocol
 import RillStorage
 
 extension BrokerRuntime {
-    func dispatch(_ request: KafkaRequest, header: RequestHeader, eventLoop: any EventLoop) -> EventLoopFuture<ResponsePayload> {
+    func dispatch(_ request: KafkaRequest, header: RequestHeader, eventLoop: any EventLoop, clientHost: String = "") -> EventLoopFuture<ResponsePayload> {
         switch request {
         case .produce(let request): produce(request, header: header, eventLoop: eventLoop)
         case .fetch(let request): fetch(request, header: header, eventLoop: eventLoop)
@@ -16,12 +16,17 @@ extension BrokerRuntime {
         case .deleteRecords(let request): deleteRecords(request, header: header, eventLoop: eventLoop)
         case .offsetForLeaderEpoch(let request): offsetForLeaderEpoch(request, header: header, eventLoop: eventLoop)
         case .initProducerId(let request): eventLoop.makeSucceededFuture(initProducerID(request, header: header))
-        case .findCoordinator(let request): eventLoop.makeSucceededFuture(findCoordinator(request, header: header))
+        case .findCoordinator(let request): findCoordinator(request, header: header, eventLoop: eventLoop)
+        case .joinGroup(let request): joinGroup(request, header: header, client: GroupClient(clientID: header.clientID ?? "", clientHost: clientHost), eventLoop: eventLoop)
+        case .syncGroup(let request): syncGroup(request, header: header, eventLoop: eventLoop)
+        case .heartbeat(let request): heartbeat(request, header: header, eventLoop: eventLoop)
+        case .leaveGroup(let request): leaveGroup(request, header: header, eventLoop: eventLoop)
+        case .offsetCommit(let request): offsetCommit(request, header: header, eventLoop: eventLoop)
+        case .offsetFetch(let request): offsetFetch(request, header: header, eventLoop: eventLoop)
+        case .describeGroups(let request): describeGroups(request, header: header, eventLoop: eventLoop)
+        case .listGroups: listGroups(header: header, eventLoop: eventLoop)
         case .describeConfigs(let request): eventLoop.makeSucceededFuture(describeConfigs(request, header: header))
         case .apiVersions: eventLoop.makeSucceededFuture(apiVersions(header))
-        default:
-            // Decodable but not advertised (the group APIs until the coordinator exists).
-            eventLoop.makeSucceededFuture(.close(reason: "\(header.apiKey) is not supported"))
         }
     }
 
@@ -99,7 +104,7 @@ extension BrokerRuntime {
         }
     }
 
-    // MARK: InitProducerId, FindCoordinator
+    // MARK: InitProducerId
 
     /// A fresh producer id with epoch 0 for an idempotent producer. Transactions are not
     /// supported: a transactional id is refused.
@@ -114,14 +119,5 @@ extension BrokerRuntime {
             log("cannot allocate a producer id: \(error)")
             return respond(InitProducerIdResponse(errorCode: .kafkaStorageError, producerID: .none, producerEpoch: .none), to: header)
         }
-    }
-
-    /// The single broker coordinates every group; transactions have no coordinator here.
-    func findCoordinator(_ request: FindCoordinatorRequest, header: RequestHeader) -> ResponsePayload {
-        let (host, port) = advertisedAddress
-        guard request.keyType == .group else {
-            return respond(FindCoordinatorResponse(errorCode: .coordinatorNotAvailable, errorMessage: "transactions are not supported", nodeID: -1, host: "", port: -1), to: header)
-        }
-        return respond(FindCoordinatorResponse(errorCode: .none, nodeID: configuration.nodeID, host: host, port: Int32(port)), to: header)
     }
 }

@@ -60,6 +60,10 @@ extension BrokerRuntime {
         guard let partition else {
             return .failure(.unknownTopicOrPartition, "\(item.topicPartition) does not exist", logStartOffset: .none)
         }
+        guard item.topicPartition.topic != OffsetsTopic.name else {
+            // Only the group coordinator writes there (Kafka: "Cannot append to internal topic").
+            return .failure(.invalidTopicException, "cannot append to internal topic \(OffsetsTopic.name)", logStartOffset: partition.log.logStartOffset)
+        }
         let result = partition.produce(item.records, produceVersion: version, acks: acks, now: now)
         if result.appendedRecords > 0 { shard.wakeWaiters(on: item.topicPartition) }
         return result

@@ -19,7 +19,8 @@ extension BrokerRuntime {
         let created: EventLoopFuture<Void>
         if mayCreate && !missing.isEmpty {
             let creations = Set(missing).sorted().map { name in
-                createTopic(name: name, partitionCount: configuration.defaultPartitionCount, replicationFactor: configuration.defaultReplicationFactor,
+                // The internal topic is created with its own settings, as on first group use.
+                name == OffsetsTopic.name ? groupsReady(eventLoop: eventLoop).map { _ in () }.recover { _ in () } : createTopic(name: name, partitionCount: configuration.defaultPartitionCount, replicationFactor: configuration.defaultReplicationFactor,
                             overrides: [:], validateOnly: false, eventLoop: eventLoop).map { _ in () }
             }
             created = EventLoopFuture.andAllComplete(creations, on: eventLoop)
@@ -49,7 +50,7 @@ extension BrokerRuntime {
                     replicaNodes: [nodeID], inSyncReplicaNodes: [nodeID], offlineReplicas: [])
             }
             return MetadataResponse.Topic(
-                errorCode: .none, name: name, isInternal: name.hasPrefix("__"), partitions: partitions,
+                errorCode: .none, name: name, isInternal: name == OffsetsTopic.name, partitions: partitions,
                 topicAuthorizedOperations: includeAuthorizedOperations ? Self.allTopicOperations : MetadataResponse.authorizedOperationsNotRequested)
         }
         return MetadataResponse(
@@ -76,6 +77,9 @@ extension BrokerRuntime {
                 return eventLoop.makeSucceededFuture(.init(name: topic.name, errorCode: error.errorCode, errorMessage: error.message))
             } catch {
                 return eventLoop.makeSucceededFuture(.init(name: topic.name, errorCode: .unknownServerError, errorMessage: "\(error)"))
+            }
+            if topic.name == OffsetsTopic.name {
+                return eventLoop.makeSucceededFuture(.init(name: topic.name, errorCode: .invalidRequest, errorMessage: "\(topic.name) is internal: the broker creates it on first group use"))
             }
             var overrides: [String: String] = [:]
             for config in topic.configs { if let value = config.value { overrides[config.name] = value } }
@@ -160,6 +164,10 @@ extension BrokerRuntime {
         let outcomes = request.topicNames.map { name -> EventLoopFuture<DeleteTopicsResponse.Result> in
             guard configuration.isTopicDeletionEnabled else {
                 return eventLoop.makeSucceededFuture(.init(name: name, errorCode: .topicDeletionDisabled))
+            }
+            guard name != OffsetsTopic.name else {
+                // Deleting it would lose every group's committed offsets.
+                return eventLoop.makeSucceededFuture(.init(name: name, errorCode: .invalidRequest))
             }
             let image: TopicImage?
             do { image = try controlPlane.remove(name) } catch {

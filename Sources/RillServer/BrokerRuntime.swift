@@ -20,6 +20,9 @@ final class BrokerRuntime: Sendable {
     /// The port the listener bound, set once it has: the one to advertise when the
     /// configuration asks for an ephemeral port (0).
     let boundPort = NIOLockedValueBox<Int?>(nil)
+    /// `__consumer_offsets` exists and every shard's group coordinator has loaded it; the
+    /// value is its partition count. Nil until the first group request (or start-up) asks.
+    let offsetsTopicReady = NIOLockedValueBox<EventLoopFuture<Int32>?>(nil)
 
     init(configuration: BrokerConfiguration, shards: [PartitionShard], controlPlane: ControlPlane, fileSystem: POSIXFileSystem, threadPool: NIOThreadPool, logger: BrokerLogger) {
         self.configuration = configuration
@@ -58,7 +61,7 @@ final class BrokerRuntime: Sendable {
     /// Decodes one request frame and answers it. Malformed requests, unknown APIs and versions
     /// outside the advertised range close the connection, as Kafka does (§1.1); ApiVersions is
     /// answered at any version (§1.6).
-    func handle(frame: ByteBuffer, eventLoop: any EventLoop) -> EventLoopFuture<ResponsePayload> {
+    func handle(frame: ByteBuffer, eventLoop: any EventLoop, clientHost: String = "") -> EventLoopFuture<ResponsePayload> {
         var reader = KafkaReader(frame)
         let header: RequestHeader
         do {
@@ -78,7 +81,7 @@ final class BrokerRuntime: Sendable {
         } catch {
             return eventLoop.makeSucceededFuture(.close(reason: "malformed \(header.apiKey) v\(header.apiVersion) request: \(error)"))
         }
-        return dispatch(request, header: header, eventLoop: eventLoop)
+        return dispatch(request, header: header, eventLoop: eventLoop, clientHost: clientHost)
     }
 
     /// ApiVersions at a supported version gets the list; at any other version, the v0-format

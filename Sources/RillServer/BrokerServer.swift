@@ -50,6 +50,7 @@ public final class BrokerServer: Sendable {
         do {
             try server.removeOrphanDirectories()
             try server.openPartitions()
+            try server.loadGroups()
             try server.bind()
         } catch {
             try? group.syncShutdownGracefully()
@@ -98,6 +99,15 @@ public final class BrokerServer: Sendable {
         }
     }
 
+    /// Loads the groups and committed offsets of `__consumer_offsets`, if it exists, before
+    /// any client can ask for them.
+    private func loadGroups() throws {
+        guard runtime.controlPlane.image.topics[OffsetsTopic.name] != nil else { return }
+        let loaded = runtime.loadGroups(eventLoop: group.next())
+        runtime.offsetsTopicReady.withLockedValue { $0 = loaded }
+        _ = try loaded.wait()
+    }
+
     private func bind() throws {
         let runtime = self.runtime
         let state = self.state
@@ -128,7 +138,8 @@ public final class BrokerServer: Sendable {
         state.withLockedValue { $0.serverChannel = channel }
     }
 
-    /// Per shard: log ticks (flush.ms, checkpoints) every 100 ms, retention every
+    /// Per shard: log and group coordinator ticks (flush.ms, checkpoints, group timeouts) every
+    /// 100 ms, retention every
     /// `log.retention.check.interval.ms`, compaction every `log.cleaner.backoff.ms` on the
     /// thread pool.
     private func scheduleMaintenance() {
@@ -158,6 +169,7 @@ public final class BrokerServer: Sendable {
         }
         for task in tasks { task.cancel() }
         try? server?.close().wait()
+        for shard in runtime.shards { try? shard.run { $0.releaseParkedGroupRequests() }.wait() }
         for connection in connections { try? connection.close().wait() }
         try runtime.closeAllPartitions(eventLoop: group.next()).wait()
         try runtime.threadPool.syncShutdownGracefully()
@@ -171,6 +183,11 @@ enum BrokerMaintenance {
         let now = BrokerRuntime.now()
         for partition in shard.allPartitions {
             do { try partition.log.tick(now: now) } catch { runtime.log("\(partition.topicPartition): \(error)") }
+        }
+        if let coordinator = shard.groupCoordinator {
+            // Group timeouts (sessions, rebalances, offsets retention) at this 100 ms grain.
+            shard.deliver(coordinator.tick(now: now))
+            for line in coordinator.takeDiagnostics() { runtime.log(line) }
         }
     }
 

@@ -22,6 +22,8 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private var nextSequence: UInt64 = 0
     private var isReading = false
     private var isClosing = false
+    /// The peer's address as Kafka prints client hosts ("/127.0.0.1"), for group members.
+    private var clientHost = ""
 
     final class PendingResponse {
         let sequence: UInt64
@@ -34,6 +36,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        clientHost = "/" + (context.remoteAddress?.ipAddress ?? "unknown")
         readIfAllowed(context: context)
         context.fireChannelActive()
     }
@@ -67,7 +70,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         let entry = PendingResponse(sequence: nextSequence)
         nextSequence += 1
         pending.append(entry)
-        let future = broker.handle(frame: frame, eventLoop: context.eventLoop)
+        let future = broker.handle(frame: frame, eventLoop: context.eventLoop, clientHost: clientHost)
         let loopBound = NIOLoopBound((self, context, entry), eventLoop: context.eventLoop)
         future.hop(to: context.eventLoop).whenComplete { result in
             let (handler, context, entry) = loopBound.value

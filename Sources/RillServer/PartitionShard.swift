@@ -19,6 +19,12 @@ final class PartitionShard: @unchecked Sendable {
     private var waiters: [TopicPartition: [FetchWaiter]] = [:]
     /// A compaction pass is running on the thread pool (at most one per shard).
     var isCleaning = false
+    /// The coordinator of the groups whose `__consumer_offsets` partitions live here; created
+    /// when the offsets topic is loaded or created.
+    private(set) var groupCoordinator: GroupCoordinator?
+    /// JoinGroup and SyncGroup requests the coordinator holds back, by token.
+    private var parkedGroupRequests: [RequestToken: (promise: EventLoopPromise<ResponsePayload>, header: RequestHeader)] = [:]
+    private var nextGroupToken: UInt64 = 0
 
     init(eventLoop: any EventLoop, index: Int) {
         self.eventLoop = eventLoop
@@ -55,6 +61,52 @@ final class PartitionShard: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         wakeWaiters(on: topicPartition)
         return partitions.removeValue(forKey: topicPartition)
+    }
+
+    // MARK: Group coordination
+
+    /// The shard's coordinator, created on first use over the `__consumer_offsets` partitions
+    /// it owns (a store that appends to them and wakes their readers).
+    func makeGroupCoordinator(configuration: GroupCoordinatorConfiguration, seed: UInt64) -> GroupCoordinator {
+        eventLoop.preconditionInEventLoop()
+        if let groupCoordinator { return groupCoordinator }
+        let store = PartitionGroupStore(
+            partition: { [unowned self] index in self.partition(TopicPartition(OffsetsTopic.name, index)) },
+            appended: { [unowned self] partition in self.wakeWaiters(on: partition.topicPartition) })
+        let coordinator = GroupCoordinator(configuration: configuration, store: store, seed: seed)
+        groupCoordinator = coordinator
+        return coordinator
+    }
+
+    /// Parks a JoinGroup or SyncGroup until the coordinator answers its token.
+    func park(_ header: RequestHeader) -> (RequestToken, EventLoopFuture<ResponsePayload>) {
+        eventLoop.preconditionInEventLoop()
+        nextGroupToken += 1
+        let token = RequestToken(nextGroupToken)
+        let promise = eventLoop.makePromise(of: ResponsePayload.self)
+        parkedGroupRequests[token] = (promise, header)
+        return (token, promise.futureResult)
+    }
+
+    /// Sends the coordinator's answers to the requests that wait for them.
+    func deliver(_ replies: [ParkedReply]) {
+        eventLoop.preconditionInEventLoop()
+        for reply in replies {
+            guard let parked = parkedGroupRequests.removeValue(forKey: reply.token) else { continue }
+            let frame = switch reply.reply {
+            case .join(let response): response.encodedFrame(version: parked.header.apiVersion, correlationID: parked.header.correlationID)
+            case .sync(let response): response.encodedFrame(version: parked.header.apiVersion, correlationID: parked.header.correlationID)
+            }
+            parked.promise.succeed(.frame(frame))
+        }
+    }
+
+    /// At shutdown: every held request is answered so no connection waits on it.
+    func releaseParkedGroupRequests() {
+        eventLoop.preconditionInEventLoop()
+        let parked = parkedGroupRequests
+        parkedGroupRequests.removeAll()
+        for (_, request) in parked { request.promise.succeed(.close(reason: "the broker is shutting down")) }
     }
 
     // MARK: Fetch waiters

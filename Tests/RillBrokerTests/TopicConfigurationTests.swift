@@ -126,7 +126,8 @@ import Testing
         for entry in entries {
             #expect(BrokerApiVersions.range(entry.apiKey) == entry.minimumVersion...entry.maximumVersion)
         }
-        #expect(BrokerApiVersions.range(.joinGroup) == nil)
+        #expect(BrokerApiVersions.range(.joinGroup) == 0...5)
+        #expect(BrokerApiVersions.range(.saslHandshake) == nil)
         #expect(BrokerApiVersions.range(.apiVersions) == 0...2)
     }
 
