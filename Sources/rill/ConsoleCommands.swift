@@ -161,39 +161,65 @@ struct ProduceCommand: AsyncParsableCommand {
 /// `rill consume TOPIC`: prints records (like kafka-console-consumer).
 struct ConsumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "consume", abstract: "Print a topic's records (like kafka-console-consumer).")
+        commandName: "consume", abstract: "Print a topic's records (like kafka-console-consumer).",
+        discussion: """
+            Without --group the consumer reads every partition itself. With --group it joins that \
+            consumer group (sharing the partitions with the group's other members), starts at the \
+            group's committed offsets, and commits what it printed (auto-commit: as it goes, when \
+            partitions move to another member, and when it exits).
+            """)
     @OptionGroup var bootstrap: BootstrapOptions
     @Argument(help: "Topic.") var topic: String
-    @Flag(name: .customLong("from-beginning"), help: "Start at the earliest offset (default: only new records).") var fromBeginning = false
+    @Option(name: .customLong("group"), help: "Consumer group to join (group.id).") var group: String?
+    @Flag(name: .customLong("from-beginning"), help: "Start at the earliest offset when there is no committed one (default: only new records).") var fromBeginning = false
     @Option(name: .customLong("max-messages"), help: "Exit after this many records.") var maxMessages: Int?
     @Option(name: .customLong("timeout-ms"), help: "Exit when no record arrives for this long.") var timeoutMilliseconds: Int?
     @Flag(name: .customLong("print-key"), help: "Print key<TAB>value.") var printKey = false
     @Flag(name: .customLong("print-offset"), help: "Print partition:offset before each record.") var printOffset = false
+    @Option(name: .customLong("consumer-property"), help: "A consumer setting, key=value (Kafka's names; repeatable).") var properties: [String] = []
 
     func run() async throws {
-        var configuration = ConsumerConfiguration(bootstrapServers: try bootstrap.clientConfiguration().bootstrapServers)
-        configuration.autoOffsetReset = fromBeginning ? .earliest : .latest
         try await runReportingErrors {
-            let consumer = KafkaConsumer(configuration: configuration)
-            defer { Task { await consumer.close() } }
-            let topicInfo = try await consumer.cluster.topicMetadata(topic)
-            guard topicInfo.errorCode == .none else { throw KafkaClientError.broker(topicInfo.errorCode, "topic '\(topic)'") }
-            consumer.assign(topicInfo.partitions.map { TopicPartition(topic, $0.partition) })
+            var settings = ["bootstrap.servers": bootstrap.bootstrap, "auto.offset.reset": fromBeginning ? "earliest" : "latest"]
+            if let group { settings["group.id"] = group }
+            settings.merge(try keyValuePairs(properties, option: "--consumer-property")) { $1 }
+            let consumer = KafkaConsumer(configuration: try ConsumerConfiguration(properties: settings))
+            if group != nil {
+                try consumer.subscribe(topics: [topic])
+            } else {
+                let topicInfo = try await consumer.cluster.topicMetadata(topic)
+                guard topicInfo.errorCode == .none else { throw KafkaClientError.broker(topicInfo.errorCode, "topic '\(topic)'") }
+                consumer.assign(topicInfo.partitions.map { TopicPartition(topic, $0.partition) })
+            }
             var printed = 0
             var lastRecord = ContinuousClock.now
-            while maxMessages.map({ printed < $0 }) ?? true {
-                let records = try await consumer.poll(timeout: .milliseconds(500))
-                if records.isEmpty, let timeoutMilliseconds, ContinuousClock.now - lastRecord > .milliseconds(timeoutMilliseconds) { break }
-                for record in records {
-                    if let maxMessages, printed >= maxMessages { break }
-                    var line = printOffset ? "\(record.topicPartition.partition):\(record.offset)\t" : ""
-                    if printKey { line += (record.key.map { String(buffer: $0) } ?? "null") + "\t" }
-                    line += record.value.map { String(buffer: $0) } ?? "null"
-                    print(line)
-                    printed += 1
-                    lastRecord = .now
+            do {
+                while maxMessages.map({ printed < $0 }) ?? true {
+                    let records = try await consumer.poll(timeout: .milliseconds(500))
+                    if records.isEmpty, let timeoutMilliseconds, ContinuousClock.now - lastRecord > .milliseconds(timeoutMilliseconds) { break }
+                    for (index, record) in records.enumerated() {
+                        if let maxMessages, printed >= maxMessages {
+                            // Stopping mid-batch: rewind to the first record not printed, so the
+                            // group's commit at close covers exactly what was printed.
+                            var firstUnprinted: [TopicPartition: Offset] = [:]
+                            for left in records[index...] where firstUnprinted[left.topicPartition] == nil { firstUnprinted[left.topicPartition] = left.offset }
+                            for (partition, offset) in firstUnprinted { try consumer.seek(partition, to: offset) }
+                            break
+                        }
+                        var line = printOffset ? "\(record.topicPartition.partition):\(record.offset)\t" : ""
+                        if printKey { line += (record.key.map { String(buffer: $0) } ?? "null") + "\t" }
+                        line += record.value.map { String(buffer: $0) } ?? "null"
+                        print(line)
+                        printed += 1
+                        lastRecord = .now
+                    }
                 }
+            } catch {
+                await consumer.close()
+                throw error
             }
+            // With a group (and auto-commit, the default) closing commits the positions.
+            await consumer.close()
             FileHandle.standardError.write(Data("Processed a total of \(printed) messages\n".utf8))
         }
     }

@@ -28,6 +28,25 @@ public struct ConsumerConfiguration: Sendable {
     public var maximumPollRecords = 500
     /// `check.crcs`: verify each batch's CRC-32C.
     public var checksRecordChecksums = true
+    /// `enable.auto.commit`: with a group id, commit the positions of what earlier polls
+    /// returned every `auto.commit.interval.ms` (and before partitions are revoked, and on close).
+    public var enablesAutoCommit = true
+    /// `auto.commit.interval.ms`.
+    public var autoCommitIntervalMilliseconds: Int64 = 5_000
+    /// `session.timeout.ms`: how long the coordinator waits for a heartbeat before dropping
+    /// the member.
+    public var sessionTimeoutMilliseconds: Int32 = 45_000
+    /// `heartbeat.interval.ms`.
+    public var heartbeatIntervalMilliseconds: Int64 = 3_000
+    /// `max.poll.interval.ms`: a member that does not poll for this long leaves the group; also
+    /// its rebalance timeout.
+    public var maximumPollIntervalMilliseconds: Int32 = 300_000
+    /// `group.instance.id`: a static member (KIP-345).
+    public var groupInstanceID: String?
+    /// `partition.assignment.strategy`, in order of preference (Java's default).
+    public var assignors: [any PartitionAssignor] = [RangeAssignor(), CooperativeStickyAssignor()]
+    /// `exclude.internal.topics`: pattern subscriptions never match `__consumer_offsets`.
+    public var excludesInternalTopics = true
 
     public init(bootstrapServers: [(host: String, port: Int)]) {
         client = ClientConfiguration(bootstrapServers: bootstrapServers)
@@ -63,8 +82,25 @@ public struct ConsumerConfiguration: Sendable {
             }
         case "max.poll.records": maximumPollRecords = Int(try PropertyParser.integer(name, value, minimum: 1))
         case "check.crcs": checksRecordChecksums = try PropertyParser.boolean(name, value)
-        case "key.deserializer", "value.deserializer", "enable.auto.commit":
-            break  // Java deserializers do not apply; auto-commit comes with consumer groups.
+        case "enable.auto.commit": enablesAutoCommit = try PropertyParser.boolean(name, value)
+        case "auto.commit.interval.ms": autoCommitIntervalMilliseconds = try PropertyParser.integer(name, value, minimum: 0)
+        case "session.timeout.ms": sessionTimeoutMilliseconds = Int32(try PropertyParser.integer(name, value, minimum: 1, maximum: Int64(Int32.max)))
+        case "heartbeat.interval.ms": heartbeatIntervalMilliseconds = try PropertyParser.integer(name, value, minimum: 1)
+        case "max.poll.interval.ms": maximumPollIntervalMilliseconds = Int32(try PropertyParser.integer(name, value, minimum: 1, maximum: Int64(Int32.max)))
+        case "group.instance.id": groupInstanceID = value.isEmpty ? nil : value
+        case "exclude.internal.topics": excludesInternalTopics = try PropertyParser.boolean(name, value)
+        case "partition.assignment.strategy":
+            let names = value.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+            let chosen = try names.map { name -> any PartitionAssignor in
+                guard let assignor = PartitionAssignors.named(name) else {
+                    throw KafkaClientError(.invalidConfiguration, "partition.assignment.strategy '\(name)' is not one of range, roundrobin, cooperative-sticky")
+                }
+                return assignor
+            }
+            guard !chosen.isEmpty else { throw KafkaClientError(.invalidConfiguration, "partition.assignment.strategy is empty") }
+            assignors = chosen
+        case "key.deserializer", "value.deserializer":
+            break  // Java deserializers do not apply: records carry bytes.
         default:
             throw KafkaClientError(.invalidConfiguration, "unknown consumer property '\(name)'")
         }

@@ -5,16 +5,21 @@ import NIOCore
 import RillFormat
 import RillProtocol
 
-/// A Kafka consumer of assigned partitions: `assign`, `seek`, `seekToBeginning`, `seekToEnd`,
-/// `position`, `pause`/`resume`, `auto.offset.reset`, and records as batches (`poll`) or as an
-/// async sequence (`records`). Fetching runs ahead in the background (one Fetch in flight per
-/// broker) while the application handles what was polled. Cancelling the task blocked in `poll`
-/// interrupts it, the role of Kafka's `wakeup()`.
+/// A Kafka consumer: of a consumer group's partitions (`subscribe`, with `group.id`) or of
+/// partitions it picks itself (`assign`); `seek`, `seekToBeginning`, `seekToEnd`, `position`,
+/// `pause`/`resume`, `auto.offset.reset`, committed offsets (`commitSync`, `commitAsync`,
+/// auto-commit, `committed`), and records as batches (`poll`) or as an async sequence
+/// (`records`). Fetching runs ahead in the background (one Fetch in flight per broker) while
+/// the application handles what was polled. Group rebalances and their listener run inside
+/// `poll`. Cancelling the task blocked in `poll` interrupts it, the role of Kafka's `wakeup()`.
+/// One task polls at a time, as with Kafka's consumer.
 public final class KafkaConsumer: Sendable {
     public let configuration: ConsumerConfiguration
     public let cluster: KafkaCluster
     private let ownsCluster: Bool
-    private let state = NIOLockedValueBox(State())
+    let state = NIOLockedValueBox(State())
+    /// The group's coordinator, when `group.id` is set.
+    let coordinator: ConsumerCoordinator?
 
     struct PartitionState {
         /// The next offset `poll` will return; nil until reset or seek decides it.
@@ -30,7 +35,30 @@ public final class KafkaConsumer: Sendable {
         var error: KafkaClientError?
     }
 
+    /// Group membership as the consumer tracks it.
+    struct GroupState {
+        var subscription: Subscription?
+        var listener: (any ConsumerRebalanceListener)?
+        /// The topics subscribed to (a pattern's current matches).
+        var subscribedTopics: Set<String> = []
+        var hasJoined = false
+        var needsRejoin = false
+        /// A rebalance is running in `poll` (heartbeats pause; the coordinator holds the member).
+        var isRebalancing = false
+        /// The member was dropped: its partitions go to `partitionsLost`, not `partitionsRevoked`.
+        var partitionsLost = false
+        var fatalError: KafkaClientError?
+        var nextSubscriptionCheck: ContinuousClock.Instant?
+        /// Partition counts the leader assigned from (a change means a new assignment).
+        var assignedCounts: [String: Int32]?
+        var nextAutoCommit: ContinuousClock.Instant?
+        var lastAsyncCommit: Task<Void, Never>?
+        var heartbeats: Task<Void, Never>?
+    }
+
     struct State {
+        var group = GroupState()
+        var lastPoll: ContinuousClock.Instant?
         var partitions: [TopicPartition: PartitionState] = [:]
         var fetchingBrokers: Set<Int32> = []
         var resetting: Set<TopicPartition> = []
@@ -41,14 +69,17 @@ public final class KafkaConsumer: Sendable {
 
     public init(configuration: ConsumerConfiguration, cluster: KafkaCluster? = nil) {
         self.configuration = configuration
-        self.cluster = cluster ?? KafkaCluster(configuration: configuration.client)
         ownsCluster = cluster == nil
+        let chosen = cluster ?? KafkaCluster(configuration: configuration.client)
+        self.cluster = chosen
+        coordinator = configuration.groupID.map { ConsumerCoordinator(groupID: $0, configuration: configuration, cluster: chosen) }
     }
 
     // MARK: Assignment and positions
 
-    /// Replaces the assignment. Kept partitions keep their positions; new ones start according
-    /// to `auto.offset.reset` unless a `seek` comes first.
+    /// Replaces the assignment (not with `subscribe`: the group assigns then). Kept partitions
+    /// keep their positions; new ones start at the group's committed offset (with `group.id`),
+    /// else according to `auto.offset.reset`, unless a `seek` comes first.
     public func assign(_ partitions: [TopicPartition]) {
         state.withLockedValue { state in
             var next: [TopicPartition: PartitionState] = [:]
@@ -117,8 +148,21 @@ public final class KafkaConsumer: Sendable {
 
     public var paused: [TopicPartition] { state.withLockedValue { $0.partitions.filter(\.value.isPaused).map(\.key).sorted() } }
 
-    /// Positions per `auto.offset.reset` for partitions that have none.
+    /// Positions for partitions that have none: the group's committed offsets (with a
+    /// `group.id`), else per `auto.offset.reset`.
     private func resetPositions(_ partitions: [TopicPartition]) async throws {
+        var partitions = partitions
+        if let coordinator {
+            let committed = try await coordinator.committed(partitions)
+            state.withLockedValue { state in
+                for (partition, offset) in committed where state.partitions[partition] != nil && state.partitions[partition]?.position == nil {
+                    state.partitions[partition]?.position = offset
+                    state.partitions[partition]?.fetchOffset = offset
+                }
+            }
+            partitions.removeAll { committed[$0] != nil }
+            guard !partitions.isEmpty else { return }
+        }
         let specification: KafkaAdmin.OffsetSpecification
         switch configuration.autoOffsetReset {
         case .earliest: specification = .earliest
@@ -144,8 +188,10 @@ public final class KafkaConsumer: Sendable {
     /// of range with `auto.offset.reset=none`) or `CancellationError` when the task is cancelled.
     public func poll(timeout: Duration = .seconds(1)) async throws -> [ConsumerRecord] {
         let deadline = ContinuousClock.now + timeout
+        state.withLockedValue { $0.lastPoll = .now }
         while true {
             try Task.checkCancellation()
+            try await maintainGroup()
             let records = try takeRecords()
             if !records.isEmpty { return records }
             try await startWork()
@@ -211,7 +257,7 @@ public final class KafkaConsumer: Sendable {
         state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
     }
 
-    private func wakeWaiters() {
+    func wakeWaiters() {
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
@@ -347,9 +393,14 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Closes the consumer: a group member commits (with auto-commit), revokes its partitions
+    /// and leaves the group first.
     public func close() async {
+        if state.withLockedValue({ $0.isClosed }) { return }
+        await leaveGroup()
         state.withLockedValue { $0.isClosed = true }
         wakeWaiters()
+        await coordinator?.close()
         if ownsCluster { await cluster.close() }
     }
 }

@@ -1,0 +1,285 @@
+import NIOCore
+import RillFormat
+import RillProtocol
+
+/// The consumer's side of the group protocol (kafka-protocol.md §3.6, §8): finds the group
+/// coordinator and keeps a connection of its own to it (JoinGroup waits there for the whole
+/// join phase, which must not hold up fetches), and speaks JoinGroup, SyncGroup, Heartbeat,
+/// LeaveGroup, OffsetCommit and OffsetFetch with the member id and generation it holds.
+actor ConsumerCoordinator {
+    let groupID: String
+    let configuration: ConsumerConfiguration
+    let cluster: KafkaCluster
+    private var connection: BrokerConnection?
+    private(set) var memberID = ""
+    private(set) var generation: Int32 = -1
+    private(set) var protocolName: String?
+    private var isClosed = false
+
+    init(groupID: String, configuration: ConsumerConfiguration, cluster: KafkaCluster) {
+        self.groupID = groupID
+        self.configuration = configuration
+        self.cluster = cluster
+    }
+
+    /// The member id and generation commits carry: the group's while a member, else -1 and "".
+    var commitIdentity: (generation: Int32, memberID: String) { (generation, memberID) }
+
+    /// Forgets membership (after UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, or leaving).
+    func resetMembership() {
+        memberID = ""
+        generation = -1
+        protocolName = nil
+    }
+
+    func close() async {
+        isClosed = true
+        await connection?.close()
+        connection = nil
+    }
+
+    // MARK: Coordinator discovery
+
+    /// The connection to the group's coordinator, found with FindCoordinator when unknown.
+    func coordinatorConnection() async throws -> BrokerConnection {
+        if isClosed { throw KafkaClientError(.closed, "the consumer is closed") }
+        if let connection, connection.isActive { return connection }
+        connection = nil
+        var lastError: (any Error)?
+        for attempt in 0..<10 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
+            do {
+                let any = try await cluster.anyConnection()
+                let answer = try await any.send(FindCoordinatorRequest(key: groupID), timeout: configuration.client.requestTimeout)
+                guard answer.errorCode == .none else {
+                    lastError = KafkaClientError.broker(answer.errorCode, "finding the coordinator of group \(groupID)")
+                    continue
+                }
+                let found = try await BrokerConnection.connect(
+                    host: answer.host, port: Int(answer.port), clientID: configuration.client.clientID, group: cluster.group,
+                    timeout: .milliseconds(configuration.client.connectTimeoutMilliseconds), maximumResponseBytes: configuration.client.maximumResponseBytes)
+                if isClosed {
+                    await found.close()
+                    throw KafkaClientError(.closed, "the consumer is closed")
+                }
+                connection = found
+                return found
+            } catch let error as KafkaClientError where error.code == .closed {
+                throw error
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? KafkaClientError(.connectionFailed, "no coordinator for group \(groupID)")
+    }
+
+    /// Drops the coordinator after an error that says it moved or went away.
+    func coordinatorLost() async {
+        await connection?.close()
+        connection = nil
+    }
+
+    static func isCoordinatorError(_ code: ErrorCode) -> Bool {
+        [.coordinatorNotAvailable, .notCoordinator, .coordinatorLoadInProgress, .requestTimedOut].contains(code)
+    }
+
+    // MARK: Join and sync
+
+    struct Joined: Sendable {
+        var generation: Int32
+        var memberID: String
+        var protocolName: String
+        var leaderID: String
+        /// Filled for the leader only.
+        var members: [JoinGroupResponse.Member]
+        var isLeader: Bool { memberID == leaderID }
+    }
+
+    /// JoinGroup until it succeeds: MEMBER_ID_REQUIRED is answered by joining again with the
+    /// given id, a stale member id is dropped, coordinator errors find the coordinator again.
+    /// Other errors (inconsistent protocols, a bad session timeout, a fenced instance) throw.
+    func join(protocols: [JoinGroupRequest.GroupProtocol]) async throws -> Joined {
+        // The broker holds JoinGroup for up to the rebalance timeout: wait that long and more.
+        let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
+        for _ in 0..<50 {
+            let connection = try await coordinatorConnection()
+            let request = JoinGroupRequest(
+                groupID: groupID, sessionTimeoutMilliseconds: configuration.sessionTimeoutMilliseconds,
+                rebalanceTimeoutMilliseconds: configuration.maximumPollIntervalMilliseconds, memberID: memberID,
+                groupInstanceID: configuration.groupInstanceID, protocolType: "consumer", protocols: protocols)
+            let response: JoinGroupResponse
+            do {
+                response = try await connection.send(request, timeout: timeout)
+            } catch {
+                await coordinatorLost()
+                continue
+            }
+            switch response.errorCode {
+            case .none:
+                memberID = response.memberID
+                generation = response.generationID
+                protocolName = response.protocolName
+                return Joined(generation: response.generationID, memberID: response.memberID, protocolName: response.protocolName,
+                              leaderID: response.leaderMemberID, members: response.members)
+            case .memberIDRequired:
+                memberID = response.memberID
+            case .unknownMemberID, .illegalGeneration:
+                resetMembership()
+            case .rebalanceInProgress:
+                continue
+            case let code where Self.isCoordinatorError(code):
+                await coordinatorLost()
+                try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
+            default:
+                throw KafkaClientError.broker(response.errorCode, "joining group \(groupID)")
+            }
+        }
+        throw KafkaClientError(.timedOut, "could not join group \(groupID)")
+    }
+
+    /// SyncGroup for the generation just joined. Returns the member's assignment bytes, or
+    /// nil when the group must be joined again (a new rebalance began, or the member is gone).
+    func sync(generation joinedGeneration: Int32, assignments: [SyncGroupRequest.Assignment]) async throws -> ByteBuffer? {
+        let connection = try await coordinatorConnection()
+        let request = SyncGroupRequest(groupID: groupID, generationID: joinedGeneration, memberID: memberID,
+                                       groupInstanceID: configuration.groupInstanceID, assignments: assignments)
+        let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
+        let response: SyncGroupResponse
+        do {
+            response = try await connection.send(request, timeout: timeout)
+        } catch {
+            await coordinatorLost()
+            return nil
+        }
+        switch response.errorCode {
+        case .none:
+            return response.assignment
+        case .rebalanceInProgress:
+            return nil
+        case .unknownMemberID, .illegalGeneration:
+            resetMembership()
+            return nil
+        case let code where Self.isCoordinatorError(code):
+            await coordinatorLost()
+            return nil
+        default:
+            throw KafkaClientError.broker(response.errorCode, "syncing group \(groupID)")
+        }
+    }
+
+    /// One heartbeat; the broker's error code (connection failures count as coordinator loss).
+    /// An error about a generation or member id that changed while the heartbeat was in
+    /// flight (a rebalance completed meanwhile) is stale and reported as `.none`.
+    func heartbeat() async -> ErrorCode {
+        let (sentGeneration, sentMemberID) = (generation, memberID)
+        guard sentGeneration >= 0, !sentMemberID.isEmpty else { return .none }
+        do {
+            let connection = try await coordinatorConnection()
+            let response = try await connection.send(
+                HeartbeatRequest(groupID: groupID, generationID: sentGeneration, memberID: sentMemberID, groupInstanceID: configuration.groupInstanceID),
+                timeout: configuration.client.requestTimeout)
+            if Self.isCoordinatorError(response.errorCode) { await coordinatorLost() }
+            if [.illegalGeneration, .unknownMemberID].contains(response.errorCode) && (generation != sentGeneration || memberID != sentMemberID) {
+                return .none
+            }
+            return response.errorCode
+        } catch {
+            await coordinatorLost()
+            return .coordinatorNotAvailable
+        }
+    }
+
+    /// LeaveGroup (static members do not leave; their session timeout decides, KIP-345).
+    func leave() async {
+        defer { resetMembership() }
+        guard !memberID.isEmpty, configuration.groupInstanceID == nil, let connection = try? await coordinatorConnection() else { return }
+        _ = try? await connection.send(LeaveGroupRequest(groupID: groupID, memberID: memberID), timeout: configuration.client.requestTimeout)
+    }
+
+    // MARK: Offsets
+
+    /// Commits `offsets` as the current member (or as a non-member, generation -1, when not in
+    /// the group). Retries coordinator errors; returns per-partition errors the broker gave.
+    func commit(_ offsets: [TopicPartition: Offset], metadata: String?, asMember: Bool) async throws -> [TopicPartition: ErrorCode] {
+        let byTopic = Dictionary(grouping: offsets.keys, by: \.topic)
+        var lastError: (any Error)?
+        for attempt in 0..<5 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
+            let identity = asMember ? (generation, memberID) : (-1, "")
+            let request = OffsetCommitRequest(
+                groupID: groupID, generationID: identity.0, memberID: identity.1, groupInstanceID: asMember ? configuration.groupInstanceID : nil,
+                topics: byTopic.keys.sorted().map { topic in
+                    .init(name: topic, partitions: byTopic[topic]!.sorted().map { .init(partition: $0.partition, committedOffset: offsets[$0]!, committedMetadata: metadata) })
+                })
+            let response: OffsetCommitResponse
+            do {
+                let connection = try await coordinatorConnection()
+                response = try await connection.send(request, timeout: configuration.client.requestTimeout)
+            } catch {
+                lastError = error
+                await coordinatorLost()
+                continue
+            }
+            var errors: [TopicPartition: ErrorCode] = [:]
+            for topic in response.topics {
+                for partition in topic.partitions where partition.errorCode != .none {
+                    errors[TopicPartition(topic.name, partition.partition)] = partition.errorCode
+                }
+            }
+            if let coordinatorError = errors.values.first(where: Self.isCoordinatorError) {
+                lastError = KafkaClientError.broker(coordinatorError, "committing offsets of group \(groupID)")
+                await coordinatorLost()
+                continue
+            }
+            return errors
+        }
+        throw lastError ?? KafkaClientError(.timedOut, "could not commit offsets of group \(groupID)")
+    }
+
+    /// The group's committed offsets for `partitions` (absent when none is committed).
+    func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Offset] {
+        let byTopic = Dictionary(grouping: partitions, by: \.topic)
+        let request = OffsetFetchRequest(groupID: groupID, topics: byTopic.keys.sorted().map { .init(name: $0, partitions: byTopic[$0]!.map(\.partition).sorted()) })
+        var lastError: (any Error)?
+        for attempt in 0..<5 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
+            let response: OffsetFetchResponse
+            do {
+                let connection = try await coordinatorConnection()
+                response = try await connection.send(request, timeout: configuration.client.requestTimeout)
+            } catch {
+                lastError = error
+                await coordinatorLost()
+                continue
+            }
+            if response.errorCode != .none {
+                lastError = KafkaClientError.broker(response.errorCode, "fetching committed offsets of group \(groupID)")
+                if Self.isCoordinatorError(response.errorCode) {
+                    await coordinatorLost()
+                    continue
+                }
+                throw lastError!
+            }
+            var offsets: [TopicPartition: Offset] = [:]
+            var coordinatorMoved = false
+            for topic in response.topics {
+                for partition in topic.partitions {
+                    if Self.isCoordinatorError(partition.errorCode) {
+                        lastError = KafkaClientError.broker(partition.errorCode, "fetching committed offsets of group \(groupID)")
+                        coordinatorMoved = true
+                    } else if partition.errorCode != .none {
+                        throw KafkaClientError.broker(partition.errorCode, "committed offset of \(topic.name)-\(partition.partition)")
+                    } else if partition.committedOffset.rawValue >= 0 {
+                        offsets[TopicPartition(topic.name, partition.partition)] = partition.committedOffset
+                    }
+                }
+            }
+            if coordinatorMoved {
+                await coordinatorLost()
+                continue
+            }
+            return offsets
+        }
+        throw lastError ?? KafkaClientError(.timedOut, "could not fetch committed offsets of group \(groupID)")
+    }
+}
