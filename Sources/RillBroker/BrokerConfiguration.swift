@@ -39,6 +39,9 @@ public struct BrokerConfiguration: Sendable {
     public var maximumPartitionCount = 100_000
     /// `rill.max.connections`: open client connections accepted at once.
     public var maximumConnectionCount = 10_000
+    /// `rill.simulate.power.loss`: keep unsynced writes in process memory, so that a kill -9
+    /// loses them as a power cut would (for fault testing the flush policy; slower, no sendfile).
+    public var simulatesPowerLoss = false
     /// The group coordinator's settings (`group.*`, `offsets.*`).
     public var groups = GroupCoordinatorConfiguration()
     /// Names explicitly set (for DescribeConfigs' config source), by Kafka name.
@@ -110,6 +113,7 @@ public struct BrokerConfiguration: Sendable {
         case "rill.event.loops": eventLoopCount = Int(try Self.int32(name, value, minimum: 0))
         case "rill.max.partitions": maximumPartitionCount = Int(try Self.int32(name, value, minimum: 1))
         case "rill.max.connections": maximumConnectionCount = Int(try Self.int32(name, value, minimum: 1))
+        case "rill.simulate.power.loss": simulatesPowerLoss = try Self.boolean(name, value)
         // Kafka's hours and minutes are ints (so the product fits an Int64), and any negative
         // retention time means "keep forever" (KafkaConfig.logRetentionTimeMillis).
         case "log.retention.hours": try setRetention(Int64(try Self.int32(name, value, minimum: .min)) * 3_600_000, from: name)

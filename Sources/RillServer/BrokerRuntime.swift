@@ -13,7 +13,7 @@ final class BrokerRuntime: Sendable {
     let configuration: BrokerConfiguration
     let shards: [PartitionShard]
     let controlPlane: ControlPlane
-    let fileSystem: POSIXFileSystem
+    let fileSystem: any FileSystem & Sendable
     /// Runs compaction passes off the event loops.
     let threadPool: NIOThreadPool
     let logger: BrokerLogger
@@ -24,7 +24,7 @@ final class BrokerRuntime: Sendable {
     /// value is its partition count. Nil until the first group request (or start-up) asks.
     let offsetsTopicReady = NIOLockedValueBox<EventLoopFuture<Int32>?>(nil)
 
-    init(configuration: BrokerConfiguration, shards: [PartitionShard], controlPlane: ControlPlane, fileSystem: POSIXFileSystem, threadPool: NIOThreadPool, logger: BrokerLogger) {
+    init(configuration: BrokerConfiguration, shards: [PartitionShard], controlPlane: ControlPlane, fileSystem: any FileSystem & Sendable, threadPool: NIOThreadPool, logger: BrokerLogger) {
         self.configuration = configuration
         self.shards = shards
         self.controlPlane = controlPlane

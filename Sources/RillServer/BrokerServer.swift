@@ -30,8 +30,11 @@ public final class BrokerServer: Sendable {
     /// Prepares the broker: loads the data directory and recovers every partition. Throws a
     /// `ConfigurationError` or `StorageError` that says what is wrong.
     public static func start(configuration: BrokerConfiguration, logging: Bool = true) throws -> BrokerServer {
-        let fileSystem = POSIXFileSystem()
+        let fileSystem: any FileSystem & Sendable = configuration.simulatesPowerLoss ? VolatileWriteFileSystem(base: POSIXFileSystem()) : POSIXFileSystem()
         let logger = BrokerLogger(isEnabled: logging)
+        if configuration.simulatesPowerLoss {
+            logger.log("rill.simulate.power.loss is on: writes not yet synced are lost if this process is killed")
+        }
         try fileSystem.createDirectory(at: configuration.dataDirectory)
         var generator = SystemRandomNumberGenerator()
         let clusterID = try ClusterIdentity.loadOrCreate(dataDirectory: configuration.dataDirectory, nodeID: configuration.nodeID, fileSystem: fileSystem, generator: &generator)
