@@ -136,6 +136,23 @@ import Testing
         #expect(configuration.maximumInFlightRequests == 20)
     }
 
+    /// Kafka (ProducerConfig.postProcessAndValidateIdempotenceConfigs, 3.2+): idempotence is on
+    /// by default, but when it was not asked for explicitly and acks, retries or the in-flight
+    /// limit conflict with it, it is turned off instead of failing.
+    @Test("idempotence that was not asked for is turned off by conflicting settings, as Kafka does", arguments: [
+        ["acks": "1"], ["acks": "0"], ["max.in.flight.requests.per.connection": "10"], ["retries": "0"],
+    ])
+    func implicitIdempotenceGivesWayToConflictingSettings(properties: [String: String]) throws {
+        let configuration = try Self.producer(properties)
+        #expect(!configuration.isIdempotent)
+    }
+
+    @Test("enable.idempotence=true with retries=0 throws, as in Kafka")
+    func explicitIdempotenceRequiresRetries() {
+        let error = Self.configurationError { _ = try Self.producer(["enable.idempotence": "true", "retries": "0"]) }
+        #expect(error?.message.contains("retries") == true)
+    }
+
     @Test("buffer.memory below max.request.size throws")
     func bufferMemoryBelowMaximumRequestSize() {
         let error = Self.configurationError { _ = try Self.producer(["buffer.memory": "1048576", "max.request.size": "2097152"]) }
