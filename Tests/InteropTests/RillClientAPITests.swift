@@ -221,5 +221,56 @@ extension InteropTests {
                 }
             }
         }
+
+        @Test("cancelling a task blocked in poll() returns promptly, whenever the cancellation comes")
+        func cancellingPollReturnsPromptly() async throws {
+            try await BrokerProcess.with(overrides: ["num.partitions=1"]) { broker in
+                let p0 = TopicPartition(Self.topic, 0)
+                try await Self.seed(broker, partitions: [0], count: 1)
+                for yields in 0..<12 {
+                    // A fresh consumer each time: the first poll also looks up the position (a
+                    // network round trip) before it blocks, another place for the cancellation to
+                    // land. The broker holds each empty fetch for 30 s: the end of a fetch must not
+                    // be what ends the poll.
+                    try await RillClients.withConsumer(broker, ["auto.offset.reset": "latest", "fetch.max.wait.ms": "30000"]) { consumer in
+                        consumer.assign([p0])
+                        // Every other time the position is known already: poll blocks at once.
+                        if yields.isMultiple(of: 2) { _ = try await consumer.position(p0) }
+                        let started = ContinuousClock.now
+                        let poll = Task { try await consumer.poll(timeout: .seconds(60)) }
+                        for _ in 0..<yields { await Task.yield() }
+                        poll.cancel()
+                        let ended = await Self.completes(poll, within: .seconds(3))
+                        #expect(ended, "poll still blocked 3 s after its task was cancelled (\(yields) yields before cancelling)")
+                        #expect(ContinuousClock.now - started < .seconds(5))
+                        if case .success(let records)? = await Self.result(of: poll, ended: ended) {
+                            #expect(records.isEmpty)
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Whether `task` finishes within `timeout` (the bound of the wait, not a wait for time
+        /// to pass). A task group would not do: it waits for all its children, and awaiting a
+        /// task's result cannot be interrupted.
+        static func completes<Success: Sendable>(_ task: Task<Success, any Error>, within timeout: Duration) async -> Bool {
+            let (outcomes, outcome) = AsyncStream<Bool>.makeStream()
+            // Both end on their own: the watcher when `task` ends (at the latest when the test
+            // closes the consumer), the timer when it fires or is cancelled below.
+            Task { _ = await task.result; outcome.yield(true) }
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                outcome.yield(false)
+            }
+            var iterator = outcomes.makeAsyncIterator()
+            let first = await iterator.next() ?? false
+            timer.cancel()
+            return first
+        }
+
+        static func result<Success: Sendable>(of task: Task<Success, any Error>, ended: Bool) async -> Result<Success, any Error>? {
+            ended ? await task.result : nil
+        }
     }
 }
