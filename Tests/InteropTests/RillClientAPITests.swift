@@ -87,6 +87,7 @@ extension InteropTests {
                     let deleted = try await admin.deleteTopics([topic, "never-was"])
                     #expect(deleted[topic] == .some(nil))
                     #expect(deleted["never-was"]??.brokerError == .unknownTopicOrPartition)
+                    #expect(try await admin.listTopics().isEmpty, "a deleted topic is still listed")
                     do {
                         _ = try await admin.describeTopics([topic])
                         Issue.record("describing a deleted topic succeeded")
