@@ -134,6 +134,32 @@ extension InteropTests {
             }
         }
 
+        @Test("pipelined requests reach the broker in the order they were drained: bursts to new partitions arrive whole and in order")
+        func pipelinedBurstsArriveInOrder() async throws {
+            let partitionCount: Int32 = 3
+            try await BrokerProcess.with(overrides: ["num.partitions=\(partitionCount)"]) { broker in
+                // linger.ms=0 and five requests in flight: many one-record batches per partition on
+                // the wire at once. A request overtaking an earlier one carries a later sequence:
+                // the broker refuses the earlier one as out of order, and on a new partition (no
+                // producer state yet) accepts the later one first, so the first never goes in.
+                let topics = (0..<4).map { "burst-\($0)" }
+                let records = topics.flatMap { topic in
+                    (0..<150).map { ProducerRecord(topic: topic, partition: Int32($0) % partitionCount, key: "k", value: "\(topic)-\($0)") }
+                }
+                let reports = try await RillClients.produceAll(records, to: broker, [
+                    "linger.ms": "0", "max.in.flight.requests.per.connection": "5", "delivery.timeout.ms": "5000", "request.timeout.ms": "4000",
+                ])
+                let failed = reports.values.filter { $0.error != nil }.sorted { $0.context < $1.context }
+                #expect(failed.isEmpty, "\(failed.count) of \(records.count) records failed, first: \(failed.prefix(3).map { "\(records[Int($0.context)].value.map { String(buffer: $0) } ?? "?"): \($0.error!)" })")
+                for topic in topics {
+                    for partition in 0..<partitionCount {
+                        let offsets = reports.values.filter { $0.topicPartition == TopicPartition(topic, partition) }.sorted { $0.context < $1.context }.map(\.offset.rawValue)
+                        #expect(offsets == Array(0..<Int64(offsets.count)), "\(topic)-\(partition): offsets not in enqueue order")
+                    }
+                }
+            }
+        }
+
         @Test("records produced by librdkafka (confluent-kafka) with every codec are read by Rill's consumer byte for byte",
               arguments: InteropTests.codecs)
         func consumerReadsLibrdkafkaRecords(codec: String) async throws {
