@@ -374,6 +374,33 @@ import Testing
         #expect(c.baseSequence == 2)
     }
 
+    @Test("a producer id reset does not resend, under the new id, a batch that may be in the log under the old one")
+    func resetDoesNotResendBatchesThatMayHaveBeenAppended() throws {
+        let size = Harness.size()
+        var harness = Harness(Harness.settings(batchSize: RecordBatchHeader.size + size, retryBackoffNanoseconds: 0), partitionCount: 2)
+        harness.append(partition: 0, context: 0)
+        harness.append(partition: 0, context: 1)
+        harness.append(partition: 1, context: 10)
+        let first = harness.drainToOneBroker()
+        #expect(first.map(\.contexts) == [[0], [10]])
+        // Partition 0's request was written, then the connection dropped: it may be in the log.
+        #expect(harness.complete(first[0], .retriable(Harness.unknownOutcome, mayHaveBeenAppended: true)).isEmpty)
+        // Partition 1's batch fails for good: the producer needs a new id.
+        _ = harness.complete(first[1], .fatal(Harness.fatal))
+        #expect(harness.accumulator.needsProducerIDReset)
+
+        let failed = harness.accumulator.resetProducerID(ProducerID(9), epoch: ProducerEpoch(0))
+        // Resent under the new id, the broker could not recognise it as a duplicate: it fails, outcome unknown.
+        #expect(failed.flatMap(\.completions.reports).map(\.context) == [0])
+        #expect(failed.first?.error?.outcome == .unknown)
+        #expect(failed.first?.error?.code == .sequenceLost)
+        #expect(harness.accumulator.usedBytes == size, "the failed batch's memory is free; the unsent one's is not")
+        let next = try #require(harness.drainToOneBroker().first)
+        #expect(next.contexts == [1], "the batch that may be in the log was sent again under the new producer id")
+        #expect(try next.decoded.header.producerID == ProducerID(9))
+        #expect(next.baseSequence == 0)
+    }
+
     // MARK: Completions
 
     @Test("success gives record i the offset base + i, with the contexts it was appended with")

@@ -483,9 +483,20 @@ public final class KafkaProducer: Sendable {
         while true {
             do {
                 let (id, epoch) = try await initProducerID()
-                state.withLockedValue { state in
-                    state.accumulator.resetProducerID(id, epoch: epoch)
+                let failed = state.withLockedValue { state -> [RecordAccumulator.Finished] in
+                    let failed = state.accumulator.resetProducerID(id, epoch: epoch)
                     state.isResettingProducerID = false
+                    if !failed.isEmpty { state.unreportedCompletions += 1 }
+                    return failed
+                }
+                if !failed.isEmpty {
+                    finish(failed)
+                    let flushDone = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                        state.unreportedCompletions -= 1
+                        return state.takeFlushWaitersIfIdle()
+                    }
+                    wakeMemoryWaiters()
+                    for waiter in flushDone { waiter.resume() }
                 }
                 wakeup.yield()
                 return
