@@ -98,6 +98,107 @@ extension InteropTests {
             }
         }
 
+        // MARK: Producer
+
+        @Test("send returns where the record landed: partition, offset, and its CreateTime (or the broker's LogAppendTime)")
+        func sendReturnsRecordMetadata() async throws {
+            try await BrokerProcess.with(overrides: ["num.partitions=1"]) { broker in
+                try await RillClients.withAdmin(broker) { admin in
+                    try await admin.createTopic(.init(name: "append-time", partitionCount: 1, configs: ["message.timestamp.type": "LogAppendTime"]))
+                }
+                let before = InteropTests.nowMilliseconds()
+                try await RillClients.withProducer(broker) { producer in
+                    let created = Timestamp(milliseconds: 1_500_000_000_123)
+                    let first = try await producer.send(ProducerRecord(topic: "create-time", key: "k", value: "first", timestamp: created))
+                    #expect(first.topicPartition == TopicPartition("create-time", 0))
+                    #expect(first.offset == Offset(0))
+                    #expect(first.timestamp == created)
+                    let second = try await producer.send(ProducerRecord(topic: "create-time", key: "k", value: "second", timestamp: created))
+                    #expect(second.offset == Offset(1))
+
+                    let appended = try await producer.send(ProducerRecord(topic: "append-time", key: "k", value: "v", timestamp: created))
+                    #expect(appended.offset == Offset(0))
+                    #expect((before...InteropTests.nowMilliseconds()).contains(appended.timestamp.milliseconds),
+                            "LogAppendTime \(appended.timestamp) is not the broker's clock")
+                }
+                try await RillClients.withConsumer(broker, ["auto.offset.reset": "earliest"]) { consumer in
+                    consumer.assign([TopicPartition("append-time", 0)])
+                    let record = try #require(try await RillClients.poll(consumer, count: 1).first)
+                    #expect(record.timestampType == .logAppendTime)
+                    #expect(record.timestamp.milliseconds >= before)
+                }
+            }
+        }
+
+        @Test("acks=0: send returns without an offset and the record arrives")
+        func acksZero() async throws {
+            try await BrokerProcess.with(overrides: ["num.partitions=1"]) { broker in
+                try await RillClients.withProducer(broker, ["acks": "0"]) { producer in
+                    #expect(!producer.configuration.isIdempotent)
+                    let metadata = try await producer.send(ProducerRecord(topic: "fire-and-forget", key: "k", value: "v"))
+                    #expect(metadata.offset == Offset.none)
+                }
+                // Written is not yet appended: wait for it (bounded) rather than read once.
+                let records = try await RillClients.withConsumer(broker, ["auto.offset.reset": "earliest"]) { consumer in
+                    consumer.assign([TopicPartition("fire-and-forget", 0)])
+                    return try await RillClients.poll(consumer, count: 1, timeout: .seconds(10))
+                }
+                #expect(records.map { $0.value.map { String(buffer: $0) } } == ["v"])
+                #expect(records.first?.offset == Offset(0))
+            }
+        }
+
+        @Test("a record for a topic that does not exist (no auto-creation) fails with the broker's error, promptly")
+        func sendToMissingTopicFails() async throws {
+            try await BrokerProcess.with(overrides: ["auto.create.topics.enable=false"]) { broker in
+                try await RillClients.withProducer(broker, ["max.block.ms": "5000"]) { producer in
+                    let started = ContinuousClock.now
+                    let error = await #expect(throws: KafkaClientError.self) {
+                        try await producer.send(ProducerRecord(topic: "missing", key: "k", value: "v"))
+                    }
+                    #expect(error?.brokerError == .unknownTopicOrPartition, "\(error.map(String.init(describing:)) ?? "")")
+                    #expect(ContinuousClock.now - started < .seconds(10))
+                    await #expect(throws: KafkaClientError.self) {
+                        try await producer.send(ProducerRecord(topic: "missing", partition: 3, key: "k", value: "v"))
+                    }
+                }
+            }
+        }
+
+        @Test("a closed producer refuses records; close reports every record enqueued before it")
+        func closedProducerRefusesRecords() async throws {
+            try await BrokerProcess.with(overrides: ["num.partitions=1"]) { broker in
+                let producer = try await KafkaProducer.start(configuration: try ProducerConfiguration(properties: RillClients.properties(broker, ["linger.ms": "1000"])))
+                for index in 0..<10 { try await producer.enqueue(ProducerRecord(topic: "closing", key: "k", value: "\(index)"), context: UInt64(index)) }
+                await producer.close()
+                var reports: [DeliveryReport] = []
+                for await report in producer.deliveryReports { reports.append(report) }
+                #expect(reports.map(\.context) == Array(0..<10), "close flushes: every record is reported, in order")
+                #expect(reports.allSatisfy { $0.error == nil })
+                #expect(reports.map(\.offset.rawValue) == Array(0..<10))
+                let error = await #expect(throws: KafkaClientError.self) {
+                    try await producer.enqueue(ProducerRecord(topic: "closing", key: "k", value: "late"))
+                }
+                #expect(error?.code == .closed)
+            }
+        }
+
+        @Test("a record larger than max.partition.fetch.bytes still reaches the consumer")
+        func recordLargerThanPartitionFetchSize() async throws {
+            try await BrokerProcess.with(overrides: ["num.partitions=1"]) { broker in
+                let big = String(repeating: "0123456789abcdef", count: 8 * 1024)  // 128 KiB
+                let reports = try await RillClients.produceAll(
+                    [ProducerRecord(topic: "big", key: "k", value: "small"), ProducerRecord(topic: "big", key: "k", value: big),
+                     ProducerRecord(topic: "big", key: "k", value: "after")], to: broker, ["linger.ms": "0", "batch.size": "1024"])
+                #expect(reports.values.allSatisfy { $0.error == nil })
+                let records = try await RillClients.withConsumer(broker, ["auto.offset.reset": "earliest", "max.partition.fetch.bytes": "4096"]) { consumer in
+                    consumer.assign([TopicPartition("big", 0)])
+                    return try await RillClients.poll(consumer, count: 3, timeout: .seconds(10))
+                }
+                #expect(records.map { $0.value?.readableBytes ?? -1 } == [5, big.utf8.count, 5])
+            }
+        }
+
         // MARK: Consumer
 
         @Test("assign, position, seek, seekToBeginning and seekToEnd move where poll reads")
