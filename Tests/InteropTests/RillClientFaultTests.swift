@@ -38,7 +38,11 @@ extension InteropTests {
 
         /// Runs `send` (which returns when `progress.isStopping`) while the broker is killed and
         /// restarted: kill after a phase of acknowledgements, restart, stop after another phase.
-        static func killAndRestart(_ broker: BrokerProcess, progress: Watched<Progress>, atKill: () -> Void = {}) async throws -> (beforeKill: Int, atEnd: Int) {
+        ///
+        /// With `failuresBeforeRestart`, the broker stays down until that many records have
+        /// been reported failed (their delivery timeout passed while it was down).
+        static func killAndRestart(_ broker: BrokerProcess, progress: Watched<Progress>, failuresBeforeRestart: Int = 0,
+                                   atKill: () -> Void = {}) async throws -> (beforeKill: Int, atEnd: Int) {
             defer { progress.update { $0.isStopping = true } }
             let firstPhase = acknowledgementsPerPhase
             let killed = try #require(await progress.wait(timeout: .seconds(30)) { $0.acknowledged >= firstPhase || $0.isStopping },
@@ -47,6 +51,10 @@ extension InteropTests {
             atKill()
             try await broker.kill9()
             let acknowledgedAtKill = progress.value.acknowledged
+            if failuresBeforeRestart > 0 {
+                try #require(await progress.wait(timeout: .seconds(30)) { $0.failed >= failuresBeforeRestart } != nil,
+                             "no \(failuresBeforeRestart) failures reported within 30 s of the kill")
+            }
             try await broker.restart()
             let secondPhase = acknowledgedAtKill + acknowledgementsPerPhase
             let finished = try #require(await progress.wait(timeout: .seconds(60)) { $0.acknowledged >= secondPhase || $0.isStopping },
@@ -182,10 +190,30 @@ extension InteropTests {
             }
         }
 
+        @Test("records whose delivery timeout passes while the broker is down fail: .failed ones are not stored, .unknown ones at most once")
+        func deliveryTimeoutWhileTheBrokerIsDown() async throws {
+            try await BrokerProcess.with(overrides: Self.brokerOverrides) { broker in
+                let topic = "fault-timeout"
+                let progress = Watched(Progress())
+                let outcomes = try await RillClients.withProducer(broker, Self.producerProperties.merging([
+                    "delivery.timeout.ms": "1500", "request.timeout.ms": "1000",
+                ]) { $1 }) { producer in
+                    try await Self.enqueueAcrossKill(producer, topic: topic, broker: broker, progress: progress, failuresBeforeRestart: 50)
+                }
+                let failures = outcomes.compactMap(\.failure)
+                #expect(failures.count >= 50)
+                #expect(failures.allSatisfy { $0.code == .timedOut || $0.code == .sequenceLost }, "\(Set(failures.map(\.code.name)))")
+                // Records in flight at the kill may be in the log; records never written are certainly not.
+                #expect(failures.contains { $0.outcome == .unknown } && failures.contains { $0.outcome == .failed },
+                        "outcomes: \(failures.filter { $0.outcome == .unknown }.count) unknown, \(failures.filter { $0.outcome == .failed }.count) failed")
+                _ = try await Self.checkStored(outcomes, broker: broker, topic: topic)
+            }
+        }
+
         /// Enqueues records (at most 200 unreported at a time) until `killAndRestart` is done,
         /// then flushes; returns each record's outcome from its delivery report.
         static func enqueueAcrossKill(_ producer: KafkaProducer, topic: String, broker: BrokerProcess, progress: Watched<Progress>,
-                                      atKill: () -> Void) async throws -> [Outcome] {
+                                      failuresBeforeRestart: Int = 0, atKill: () -> Void = {}) async throws -> [Outcome] {
             let reported = Watched(0)
             let reports = Task { () -> [UInt64: DeliveryReport] in
                 var reports: [UInt64: DeliveryReport] = [:]
@@ -209,7 +237,7 @@ extension InteropTests {
                 }
                 return enqueued
             }
-            let counts = try await killAndRestart(broker, progress: progress, atKill: atKill)
+            let counts = try await killAndRestart(broker, progress: progress, failuresBeforeRestart: failuresBeforeRestart, atKill: atKill)
             let enqueued = try await enqueuer.value
             await producer.flush()
             let flushedReports = try #require(await reported.wait(timeout: .seconds(5)) { $0 >= enqueued }, "delivery reports missing after flush")
