@@ -45,7 +45,7 @@ import Testing
         let linger = 5 * Self.millisecond
         var harness = Harness(Harness.settings(lingerNanoseconds: linger))
         harness.append(context: 0)
-        #expect(harness.accumulator.nextDeadline() == Harness.start + linger)
+        #expect(harness.accumulator.nextDeadline(after: harness.clock) == Harness.start + linger)
         harness.clock = Harness.start + linger - 1
         #expect(harness.drain().isEmpty)
         harness.append(context: 1)
@@ -62,7 +62,6 @@ import Testing
         harness.append(context: 0)
         #expect(harness.drain().isEmpty)
         harness.accumulator.isFlushing = true
-        #expect(harness.accumulator.nextDeadline() ?? .max <= harness.clock)
         #expect(harness.drainToOneBroker().map(\.contexts) == [[0]])
     }
 
@@ -170,6 +169,25 @@ import Testing
         #expect(later.mapValues { $0.map(\.topicPartition.partition) } == [2: [1], 3: [3]])
     }
 
+    @Test("a batch held back only by the in-flight limit sets no timer that is already due (the answer wakes the sender)")
+    func heldBackBatchesSetNoDueDeadline() {
+        let size = Harness.size()
+        let linger = 5 * Self.millisecond
+        var harness = Harness(Harness.settings(batchSize: RecordBatchHeader.size + size, lingerNanoseconds: linger))
+        harness.append(context: 0)
+        harness.append(context: 1)
+        #expect(harness.drainToOneBroker().map(\.contexts) == [[0]])
+        // Batch 1 is sealed and ready, and an open batch's linger passes, but the broker has its
+        // maximum of requests in flight.
+        harness.clock += linger
+        harness.append(context: 2)
+        harness.clock += linger
+        #expect(harness.drain(canSend: { _ in false }).isEmpty)
+        let deadline = harness.accumulator.nextDeadline(after: harness.clock)
+        #expect(deadline.map { $0 > harness.clock } ?? true, "a deadline already due makes the sender spin until an answer comes")
+        #expect(deadline == Harness.start + 120_000 * Self.millisecond, "the next thing due is the first batch's delivery timeout")
+    }
+
     // MARK: Idempotence
 
     @Test("idempotent batches carry the producer id, epoch and per-partition sequences 0, then the record count, …")
@@ -224,7 +242,7 @@ import Testing
         #expect(harness.queue().isRecovering)
 
         #expect(harness.drain().isEmpty, "retry.backoff.ms has not passed")
-        #expect(harness.accumulator.nextDeadline() == harness.clock + backoff)
+        #expect(harness.accumulator.nextDeadline(after: harness.clock) == harness.clock + backoff)
         harness.clock += backoff
         let retryA = harness.drainToOneBroker()
         #expect(retryA.map(\.contexts) == [[0]])

@@ -280,7 +280,7 @@ public final class KafkaProducer: Sendable {
             }
             let needsReset = state.accumulator.needsProducerIDReset && state.accumulator.inFlightCount == 0 && !state.isResettingProducerID
             if needsReset { state.isResettingProducerID = true }
-            return (requests, turns, expired, state.accumulator.nextDeadline(), needsReset)
+            return (requests, turns, expired, state.accumulator.nextDeadline(after: now), needsReset)
         }
         if !expired.isEmpty {
             finish(expired)

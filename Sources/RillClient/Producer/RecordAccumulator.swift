@@ -372,13 +372,20 @@ struct RecordAccumulator: Sendable {
         return finished
     }
 
-    /// When the sender must look again without being woken: a linger, retry or delivery timeout.
-    func nextDeadline() -> UInt64? {
+    /// When the sender must look again without being woken, after a drain at `now`: the next
+    /// linger, retry backoff or delivery timeout still to come. What is due already but was not
+    /// drained waits for an event that wakes the sender anyway (an answer frees the in-flight
+    /// limit or ends a retry, a metadata refresh finds a leader); counting it here would make
+    /// the sender spin until that event.
+    func nextDeadline(after now: UInt64) -> UInt64? {
         var deadline: UInt64?
-        func consider(_ value: UInt64) { deadline = min(deadline ?? value, value) }
+        func consider(_ value: UInt64) { if value > now { deadline = min(deadline ?? value, value) } }
         for queue in topics.values.lazy.flatMap(\.queues) {
-            if let open = queue.open { consider(open.createdAt + (isFlushing ? 0 : settings.lingerNanoseconds)) }
-            if let first = queue.sealed.first { consider(max(first.retryAt, 0)); consider(first.createdAt + settings.deliveryTimeoutNanoseconds) }
+            if let open = queue.open {
+                consider(open.createdAt + (isFlushing ? 0 : settings.lingerNanoseconds))
+                consider(open.createdAt + settings.deliveryTimeoutNanoseconds)
+            }
+            if let first = queue.sealed.first { consider(first.retryAt); consider(first.createdAt + settings.deliveryTimeoutNanoseconds) }
         }
         return deadline
     }
