@@ -210,6 +210,49 @@ extension InteropTests {
             }
         }
 
+        @Test("buffer.memory full while the broker is down: enqueue waits max.block.ms, then throws; after the restart the buffered records arrive")
+        func bufferMemoryBackPressure() async throws {
+            try await BrokerProcess.with(overrides: Self.brokerOverrides) { broker in
+                let topic = "back-pressure"
+                let producer = try await KafkaProducer.start(configuration: try ProducerConfiguration(properties: RillClients.properties(broker, [
+                    "buffer.memory": "4096", "max.request.size": "1024", "max.block.ms": "500", "linger.ms": "0", "retry.backoff.ms": "50",
+                ])))
+                let collector = Task { () -> [DeliveryReport] in
+                    var reports: [DeliveryReport] = []
+                    for await report in producer.deliveryReports { reports.append(report) }
+                    return reports
+                }
+                _ = try await producer.send(ProducerRecord(topic: topic, partition: 0, key: "k", value: "before"))
+                try await broker.kill9()
+
+                var accepted = 0
+                var refusal: KafkaClientError?
+                var refusalWait: Duration = .zero
+                for index in 0..<1_000 {
+                    let started = ContinuousClock.now
+                    do {
+                        try await producer.enqueue(ProducerRecord(topic: topic, partition: 0, key: "k", value: "buffered-\(index)-" + String(repeating: "x", count: 100)),
+                                                   context: UInt64(index))
+                        accepted += 1
+                    } catch let error as KafkaClientError {
+                        refusal = error
+                        refusalWait = ContinuousClock.now - started
+                        break
+                    }
+                }
+                #expect(refusal?.code == .bufferExhausted, "\(refusal.map(String.init(describing:)) ?? "no refusal after 1000 records")")
+                #expect(refusalWait >= .milliseconds(450) && refusalWait < .seconds(5), "waited \(refusalWait) for buffer space, max.block.ms is 500")
+                #expect((20..<40).contains(accepted), "\(accepted) records of about 130 bytes fit in 4096 bytes")
+
+                try await broker.restart()
+                await producer.close()
+                let reports = await collector.value
+                #expect(reports.map(\.context) == Array(0..<UInt64(accepted)), "one report per buffered record, in order")
+                #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error).prefix(3))")
+                #expect(reports.map(\.offset.rawValue) == Array(1...Int64(accepted)))
+            }
+        }
+
         /// Enqueues records (at most 200 unreported at a time) until `killAndRestart` is done,
         /// then flushes; returns each record's outcome from its delivery report.
         static func enqueueAcrossKill(_ producer: KafkaProducer, topic: String, broker: BrokerProcess, progress: Watched<Progress>,
