@@ -125,9 +125,25 @@ let package = Package(
         // Depending on "rill" makes `swift test` build the executable the tests start.
         .testTarget(
             name: "InteropTests",
-            dependencies: ["rill"],
+            dependencies: [
+                "rill",
+                "RillClient",
+                "RillProtocol",
+                "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             exclude: ["README.md"],
             resources: [.copy("Scripts")]
+        ),
+        // The client's sans-IO parts (accumulator, partitioner, configuration) as values.
+        .testTarget(
+            name: "RillClientTests",
+            dependencies: [
+                "RillClient",
+                "RillProtocol",
+                "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "RillProtocolTests",

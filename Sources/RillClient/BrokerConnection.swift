@@ -98,6 +98,13 @@ public final class BrokerConnection: Sendable {
     /// Sends a request and waits for its response. If the connection closes or the timeout
     /// passes after the request was written, the error's outcome is `.unknown`.
     public func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16? = nil, timeout: TimeAmount = .seconds(30)) async throws -> Request.Response {
+        try await start(request, version: version, timeout: timeout).response()
+    }
+
+    /// Queues a request for writing and returns without waiting. Requests are written in the
+    /// order of their `start` calls, which is what keeps an idempotent producer's pipelined
+    /// batches in sequence order on the wire.
+    public func start<Request: KafkaRequestMessage>(_ request: Request, version: Int16? = nil, timeout: TimeAmount = .seconds(30)) throws -> PendingResponse<Request.Response> {
         let version = try version ?? self.version(for: Request.apiKey)
         let correlationID = nextCorrelationID()
         let frame = encode(request, version: version, correlationID: correlationID)
@@ -107,11 +114,22 @@ public final class BrokerConnection: Sendable {
         channel.eventLoop.execute {
             handler.value.enqueue(pending, frame: frame, timeout: timeout)
         }
-        var body = KafkaReader(try await promise.futureResult.get())
-        do {
-            return try Request.Response(from: &body, version: version)
-        } catch {
-            throw KafkaClientError(.protocolViolation, "cannot decode \(Request.apiKey) v\(version) response: \(error)", outcome: .unknown)
+        return PendingResponse(body: promise.futureResult, version: version)
+    }
+
+    /// The response to a request `start` queued.
+    public struct PendingResponse<Response: KafkaResponseMessage>: Sendable {
+        let body: EventLoopFuture<ByteBuffer>
+        let version: Int16
+
+        /// Waits for the response; errors as `send` describes.
+        public func response() async throws -> Response {
+            var body = KafkaReader(try await self.body.get())
+            do {
+                return try Response(from: &body, version: version)
+            } catch {
+                throw KafkaClientError(.protocolViolation, "cannot decode \(Response.apiKey) v\(version) response: \(error)", outcome: .unknown)
+            }
         }
     }
 

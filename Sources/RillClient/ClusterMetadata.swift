@@ -33,8 +33,10 @@ public struct ClusterMetadata: Sendable {
         self.controllerID = controllerID
     }
 
-    /// Merges a Metadata response (topics it does not mention are kept).
-    mutating func merge(_ response: MetadataResponse) {
+    /// Merges a Metadata response. Topics it does not mention are kept, unless it answered a
+    /// request for every topic (`isComplete`): then a topic it does not mention no longer exists.
+    mutating func merge(_ response: MetadataResponse, isComplete: Bool = false) {
+        if isComplete { topics = [:] }
         clusterID = response.clusterID
         controllerID = response.controllerID
         brokers = Dictionary(response.brokers.map { ($0.nodeID, Broker(nodeID: $0.nodeID, host: $0.host, port: Int($0.port))) }, uniquingKeysWith: { $1 })

@@ -23,6 +23,9 @@ public struct KafkaClientError: Error, Hashable, Sendable, CustomStringConvertib
         public static let bufferExhausted = Code("buffer exhausted")
         public static let recordTooLarge = Code("record too large")
         public static let cancelled = Code("cancelled")
+        /// An idempotent producer had to take a new producer id; a record that may have been
+        /// written under the old one is not sent again (its outcome is unknown).
+        public static let sequenceLost = Code("sequence lost")
         public var description: String { name }
     }
 

@@ -95,7 +95,7 @@ public actor KafkaCluster {
                     MetadataRequest(topics: topics, allowAutoTopicCreation: allowAutoTopicCreation),
                     timeout: configuration.requestTimeout)
                 let merged = snapshot.withLockedValue { metadata -> ClusterMetadata in
-                    metadata.merge(response)
+                    metadata.merge(response, isComplete: topics == nil)
                     return metadata
                 }
                 lastRefresh = .now

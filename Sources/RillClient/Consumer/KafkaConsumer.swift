@@ -239,8 +239,10 @@ public final class KafkaConsumer: Sendable {
         let id = UUID()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // A cancellation that came before this registration ran its handler already,
+                // finding nothing to wake: check for it under the lock the handler takes.
                 let registered = state.withLockedValue { state -> Bool in
-                    guard !state.isClosed else { return false }
+                    guard !state.isClosed, !Task.isCancelled else { return false }
                     state.waiters[id] = continuation
                     return true
                 }

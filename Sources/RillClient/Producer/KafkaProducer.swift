@@ -36,6 +36,12 @@ public final class KafkaProducer: Sendable {
         var accumulator: RecordAccumulator
         var partitioner: PartitionerState
         var inFlightRequests: [Int32: Int] = [:]
+        /// Per broker, the write turn the next drained request gets and the turn that may write
+        /// now: requests are written in the order they were drained, whatever order their tasks
+        /// run in (a later batch of a partition overtaking an earlier one breaks its sequence).
+        var nextWriteTurn: [Int32: UInt64] = [:]
+        var currentWriteTurn: [Int32: UInt64] = [:]
+        var writeTurnWaiters: [Int32: [UInt64: CheckedContinuation<Void, Never>]] = [:]
         var memoryWaiters: Deque<CheckedContinuation<Void, Never>> = []
         var flushWaiters: [CheckedContinuation<Void, Never>] = []
         var timer: Scheduled<Void>?
@@ -259,17 +265,22 @@ public final class KafkaProducer: Sendable {
         let maximumInFlight = configuration.maximumInFlightRequests
         let metadata = cluster.metadataSnapshot
         let now = Self.now()
-        let (requests, expired, deadline, needsReset) = state.withLockedValue { state in
+        let (requests, turns, expired, deadline, needsReset) = state.withLockedValue { state in
             let expired = state.accumulator.expire(now: now)
             if !expired.isEmpty { state.unreportedCompletions += 1 }
             let inFlight = state.inFlightRequests
             let requests = state.accumulator.drain(
                 now: now, leader: { metadata.leader(of: $0.topic, partition: $0.partition) },
                 canSend: { inFlight[$0, default: 0] < maximumInFlight })
-            for broker in requests.keys { state.inFlightRequests[broker, default: 0] += 1 }
+            var turns: [Int32: UInt64] = [:]
+            for broker in requests.keys {
+                state.inFlightRequests[broker, default: 0] += 1
+                turns[broker] = state.nextWriteTurn[broker, default: 0]
+                state.nextWriteTurn[broker] = turns[broker]! + 1
+            }
             let needsReset = state.accumulator.needsProducerIDReset && state.accumulator.inFlightCount == 0 && !state.isResettingProducerID
             if needsReset { state.isResettingProducerID = true }
-            return (requests, expired, state.accumulator.nextDeadline(), needsReset)
+            return (requests, turns, expired, state.accumulator.nextDeadline(after: now), needsReset)
         }
         if !expired.isEmpty {
             finish(expired)
@@ -280,7 +291,8 @@ public final class KafkaProducer: Sendable {
             for waiter in flushDone { waiter.resume() }
         }
         for (broker, batches) in requests {
-            Task { await self.sendRequest(batches, to: broker) }
+            // Owned by the producer: it ends when the request is answered or has failed.
+            Task { await self.sendRequest(batches, to: broker, turn: turns[broker]!) }
         }
         if needsReset { Task { await self.resetProducerID() } }
         armTimer(deadline)
@@ -321,8 +333,8 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Sends one Produce request to `broker` and applies the answer to each batch.
-    private func sendRequest(_ batches: [RecordAccumulator.ProducerBatch], to broker: Int32) async {
-        let results = await produce(batches, to: broker)
+    private func sendRequest(_ batches: [RecordAccumulator.ProducerBatch], to broker: Int32, turn: UInt64) async {
+        let results = await produce(batches, to: broker, turn: turn)
         let now = Self.now()
         let finished = state.withLockedValue { state -> [RecordAccumulator.Finished] in
             state.inFlightRequests[broker, default: 1] -= 1
@@ -341,38 +353,96 @@ public final class KafkaProducer: Sendable {
         wakeup.yield()
     }
 
-    private func produce(_ batches: [RecordAccumulator.ProducerBatch], to broker: Int32) async -> [RecordAccumulator.BatchResult] {
+    /// Sends the batches in one Produce request, written in its drain-order `turn`, and
+    /// returns each batch's result.
+    private func produce(_ batches: [RecordAccumulator.ProducerBatch], to broker: Int32, turn: UInt64) async -> [RecordAccumulator.BatchResult] {
         let topics = Dictionary(grouping: batches, by: \.topicPartition.topic).map { topic, members in
             ProduceRequest.Topic(name: topic, partitions: members.map { .init(partition: $0.topicPartition.partition, records: $0.bytes) })
         }
         let request = ProduceRequest(acks: configuration.acks, timeoutMilliseconds: Int32(clamping: configuration.client.requestTimeoutMilliseconds), topics: topics)
-        let connection: BrokerConnection
-        do {
-            connection = try await cluster.connection(to: broker)
-        } catch {
+        await waitForWriteTurn(of: broker, turn)
+        let started = await start(request, to: broker)
+        passWriteTurn(of: broker)
+        switch started {
+        case .notConnected(let error):
             // Never sent: a certain failure of this attempt.
             let failure = KafkaClientError(.connectionFailed, "\(error)")
             _ = try? await cluster.refreshMetadata(topics: Array(Set(batches.map(\.topicPartition.topic))))
             return batches.map { _ in .retriable(failure, mayHaveBeenAppended: false) }
+        case .refused(let error):
+            return batches.map { _ in .fatal(error) }
+        case .writeFailed(let connection, let error):
+            await cluster.discard(connection)
+            return batches.map { _ in .retriable(KafkaClientError(.connectionClosed, "\(error)", outcome: .unknown), mayHaveBeenAppended: true) }
+        case .written(_, nil):
+            return batches.map { _ in .success(baseOffset: .none, logAppendTime: .none) }
+        case .written(let connection, let pending?):
+            let response: ProduceResponse
+            do {
+                response = try await pending.response()
+            } catch {
+                await cluster.discard(connection)
+                let failure = error as? KafkaClientError ?? KafkaClientError(.connectionClosed, "\(error)", outcome: .unknown)
+                return batches.map { _ in .retriable(failure, mayHaveBeenAppended: true) }
+            }
+            return classify(response, batches: batches)
+        }
+    }
+
+    /// How far a Produce request got during its write turn.
+    private enum StartedRequest {
+        /// No connection: nothing was sent.
+        case notConnected(any Error)
+        /// The connection cannot carry the request (no Produce version in common): nothing was sent.
+        case refused(KafkaClientError)
+        /// Writing failed (acks=0): it may have reached the broker.
+        case writeFailed(BrokerConnection, any Error)
+        /// Written (queued for writing, in order); the response to wait for, none with acks=0.
+        case written(BrokerConnection, BrokerConnection.PendingResponse<ProduceResponse>?)
+    }
+
+    private func start(_ request: ProduceRequest, to broker: Int32) async -> StartedRequest {
+        let connection: BrokerConnection
+        do {
+            connection = try await cluster.connection(to: broker)
+        } catch {
+            return .notConnected(error)
         }
         if configuration.acks == 0 {
             do {
                 try await connection.sendWithoutResponse(request)
-                return batches.map { _ in .success(baseOffset: .none, logAppendTime: .none) }
+                return .written(connection, nil)
             } catch {
-                await cluster.discard(connection)
-                return batches.map { _ in .retriable(KafkaClientError(.connectionClosed, "\(error)", outcome: .unknown), mayHaveBeenAppended: true) }
+                return .writeFailed(connection, error)
             }
         }
-        let response: ProduceResponse
         do {
-            response = try await connection.send(request, timeout: configuration.client.requestTimeout)
+            return .written(connection, try connection.start(request, timeout: configuration.client.requestTimeout))
         } catch {
-            await cluster.discard(connection)
-            let failure = error as? KafkaClientError ?? KafkaClientError(.connectionClosed, "\(error)", outcome: .unknown)
-            return batches.map { _ in .retriable(failure, mayHaveBeenAppended: true) }
+            return .refused(error as? KafkaClientError ?? KafkaClientError(.unsupportedVersion, "\(error)"))
         }
-        return classify(response, batches: batches)
+    }
+
+    /// Waits until the requests to `broker` drained before this one have been written.
+    private func waitForWriteTurn(of broker: Int32, _ turn: UInt64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let isNow = state.withLockedValue { state -> Bool in
+                if state.currentWriteTurn[broker, default: 0] == turn { return true }
+                state.writeTurnWaiters[broker, default: [:]][turn] = continuation
+                return false
+            }
+            if isNow { continuation.resume() }
+        }
+    }
+
+    /// Lets the next request to `broker` write (every turn is passed exactly once).
+    private func passWriteTurn(of broker: Int32) {
+        let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            let turn = state.currentWriteTurn[broker, default: 0] + 1
+            state.currentWriteTurn[broker] = turn
+            return state.writeTurnWaiters[broker]?.removeValue(forKey: turn)
+        }
+        next?.resume()
     }
 
     /// Maps each partition's error code to success, retry or failure.
@@ -413,9 +483,20 @@ public final class KafkaProducer: Sendable {
         while true {
             do {
                 let (id, epoch) = try await initProducerID()
-                state.withLockedValue { state in
-                    state.accumulator.resetProducerID(id, epoch: epoch)
+                let failed = state.withLockedValue { state -> [RecordAccumulator.Finished] in
+                    let failed = state.accumulator.resetProducerID(id, epoch: epoch)
                     state.isResettingProducerID = false
+                    if !failed.isEmpty { state.unreportedCompletions += 1 }
+                    return failed
+                }
+                if !failed.isEmpty {
+                    finish(failed)
+                    let flushDone = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                        state.unreportedCompletions -= 1
+                        return state.takeFlushWaitersIfIdle()
+                    }
+                    wakeMemoryWaiters()
+                    for waiter in flushDone { waiter.resume() }
                 }
                 wakeup.yield()
                 return

@@ -34,10 +34,18 @@ public struct ProducerConfiguration: Sendable {
     }
 
     /// From Kafka producer properties (`"linger.ms": "5"`). Unknown names are an error.
+    ///
+    /// As in Kafka 3.2+ (`ProducerConfig.postProcessAndValidateIdempotenceConfigs`), idempotence
+    /// that was not asked for (`enable.idempotence` absent) gives way to settings that conflict
+    /// with it — acks other than all, `retries=0`, more than 5 requests in flight — so existing
+    /// configurations carry over; asked for explicitly, the conflict is an error.
     public init(properties: [String: String]) throws {
         client = try ClientConfiguration(properties: properties)
         for (name, value) in properties.sorted(by: { $0.key < $1.key }) where try !client.set(name, value) {
             try set(name, value)
+        }
+        if properties["enable.idempotence"] == nil, acks != -1 || retries == 0 || maximumInFlightRequests > 5 {
+            isIdempotent = false
         }
         try validate()
     }
@@ -84,6 +92,7 @@ public struct ProducerConfiguration: Sendable {
             guard maximumInFlightRequests <= 5 else {
                 throw KafkaClientError(.invalidConfiguration, "enable.idempotence requires max.in.flight.requests.per.connection ≤ 5")
             }
+            guard retries > 0 else { throw KafkaClientError(.invalidConfiguration, "enable.idempotence requires retries > 0") }
         }
         guard bufferMemory >= maximumRequestSize else {
             throw KafkaClientError(.invalidConfiguration, "buffer.memory must be at least max.request.size")

@@ -372,13 +372,20 @@ struct RecordAccumulator: Sendable {
         return finished
     }
 
-    /// When the sender must look again without being woken: a linger, retry or delivery timeout.
-    func nextDeadline() -> UInt64? {
+    /// When the sender must look again without being woken, after a drain at `now`: the next
+    /// linger, retry backoff or delivery timeout still to come. What is due already but was not
+    /// drained waits for an event that wakes the sender anyway (an answer frees the in-flight
+    /// limit or ends a retry, a metadata refresh finds a leader); counting it here would make
+    /// the sender spin until that event.
+    func nextDeadline(after now: UInt64) -> UInt64? {
         var deadline: UInt64?
-        func consider(_ value: UInt64) { deadline = min(deadline ?? value, value) }
+        func consider(_ value: UInt64) { if value > now { deadline = min(deadline ?? value, value) } }
         for queue in topics.values.lazy.flatMap(\.queues) {
-            if let open = queue.open { consider(open.createdAt + (isFlushing ? 0 : settings.lingerNanoseconds)) }
-            if let first = queue.sealed.first { consider(max(first.retryAt, 0)); consider(first.createdAt + settings.deliveryTimeoutNanoseconds) }
+            if let open = queue.open {
+                consider(open.createdAt + (isFlushing ? 0 : settings.lingerNanoseconds))
+                consider(open.createdAt + settings.deliveryTimeoutNanoseconds)
+            }
+            if let first = queue.sealed.first { consider(first.retryAt); consider(first.createdAt + settings.deliveryTimeoutNanoseconds) }
         }
         return deadline
     }
@@ -386,23 +393,37 @@ struct RecordAccumulator: Sendable {
     // MARK: Producer id reset
 
     /// Takes a new producer id after a lost sequence: every partition starts again at sequence
-    /// 0, and batches already built get the new id and sequences in their headers.
-    mutating func resetProducerID(_ id: ProducerID, epoch: ProducerEpoch) {
+    /// 0, and batches already built get the new id and sequences in their headers — except
+    /// those an earlier attempt may have appended under the old id: sent again under the new
+    /// one, the broker could not tell them from new records. They fail with outcome `.unknown`,
+    /// and are returned for the shell to report.
+    @discardableResult
+    mutating func resetProducerID(_ id: ProducerID, epoch: ProducerEpoch) -> [Finished] {
         precondition(inFlightCount == 0, "a producer id is reset only with nothing in flight")
         producerID = id
         producerEpoch = epoch
         needsProducerIDReset = false
+        var finished: [Finished] = []
         for topicPartition in topicPartitions {
+            var unresolved: [ProducerBatch] = []
             withQueue(topicPartition) { queue in
                 queue.nextSequence = SequenceNumber(0)
                 queue.isRecovering = false
+                unresolved = queue.sealed.filter(\.mayHaveBeenAppended)
+                queue.sealed.removeAll(where: \.mayHaveBeenAppended)
                 for index in queue.sealed.indices where queue.sealed[index].bytes != nil {
                     let count = Int32(queue.sealed[index].recordCount)
                     Self.restamp(&queue.sealed[index].bytes!, producerID: id, epoch: epoch, baseSequence: queue.nextSequence)
                     queue.nextSequence = queue.nextSequence.advanced(by: count)
                 }
             }
+            for batch in unresolved {
+                usedBytes -= batch.reservedBytes
+                let error = KafkaClientError(.sequenceLost, "the producer took a new producer id; this batch may have been written under the old one and is not sent again", outcome: .unknown)
+                finished.append(Finished(topicPartition: topicPartition, completions: batch.completions, result: .failure(error)))
+            }
         }
+        return finished
     }
 
     private static func restamp(_ bytes: inout ByteBuffer, producerID: ProducerID, epoch: ProducerEpoch, baseSequence: SequenceNumber) {
