@@ -1,4 +1,8 @@
 import Foundation
+import NIOCore
+import RillClient
+import RillFormat
+import RillProtocol
 import Testing
 
 extension InteropTests {
@@ -140,6 +144,41 @@ extension InteropTests {
 
                 // And a clean stop after all that.
                 #expect(try await broker.terminate() == ProcessSnapshot.Termination(status: 0, wasSignalled: false))
+            }
+        }
+    }
+}
+
+extension InteropTests {
+    /// `rill.simulate.power.loss`: a kill -9 loses what was not synced, as a power cut would —
+    /// so acknowledged records survive exactly when the flush policy synced them.
+    @Suite struct PowerLossTests {
+        @Test("power-loss mode: with flush.messages=1 nothing acknowledged is lost; with a large one, unsynced acknowledged records are",
+              arguments: [1, 10_000_000])
+        func killLosesWhatWasNotSynced(flushMessages: Int) async throws {
+            let overrides = ["rill.simulate.power.loss=true", "log.flush.interval.messages=\(flushMessages)", "num.partitions=1"]
+            try await BrokerProcess.with(overrides: overrides) { broker in
+                let topic = "power"
+                let records = (0..<300).map { ProducerRecord(topic: topic, partition: 0, key: nil, value: "value-\($0)") }
+                let reports = try await RillClients.produceAll(records, to: broker, ["acks": "1", "linger.ms": "2"])
+                try #require(reports.count == 300 && reports.values.allSatisfy { $0.error == nil }, "every record acknowledged")
+                let partition = TopicPartition(topic, 0)
+                let before = try await RillClients.withAdmin(broker) { try await $0.listOffsets([partition: .latest])[partition]!.offset }
+                #expect(before == Offset(300), "readers see unsynced records while the broker runs")
+
+                try await broker.kill9()
+                try await broker.restart()
+                let after = try await RillClients.withAdmin(broker) { try await $0.listOffsets([partition: .latest])[partition]!.offset }
+                if flushMessages == 1 {
+                    #expect(after == Offset(300), "every acknowledged record was synced before its acknowledgement")
+                    let read = try await RillClients.withConsumer(broker, ["auto.offset.reset": "earliest"]) { consumer in
+                        consumer.assign([partition])
+                        return try await RillClients.poll(consumer, count: 300)
+                    }
+                    #expect(read.map { $0.value.map { String(buffer: $0) } } == records.map { $0.value.map { String(buffer: $0) } })
+                } else {
+                    #expect(after < Offset(300), "acknowledged but unsynced records must be gone after a simulated power cut")
+                }
             }
         }
     }
