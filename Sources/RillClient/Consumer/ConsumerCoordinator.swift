@@ -198,88 +198,82 @@ actor ConsumerCoordinator {
 
     // MARK: Offsets
 
+    /// What one attempt at a coordinator request came to.
+    enum Attempt<Value> {
+        case done(Value)
+        /// The coordinator moved or is loading: find it again and retry.
+        case coordinatorMoved(ErrorCode)
+    }
+
+    /// Sends a coordinator request up to five times, finding the coordinator again after a
+    /// connection failure or a coordinator error.
+    private func withCoordinatorRetries<Value>(_ what: String, _ attempt: (BrokerConnection) async throws -> Attempt<Value>) async throws -> Value {
+        var lastError: (any Error)?
+        for number in 0..<5 {
+            if number > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
+            let outcome: Attempt<Value>
+            do {
+                outcome = try await attempt(try await coordinatorConnection())
+            } catch let error as KafkaClientError where error.code == .brokerError || error.code == .closed {
+                throw error
+            } catch {
+                lastError = error
+                await coordinatorLost()
+                continue
+            }
+            switch outcome {
+            case .done(let value):
+                return value
+            case .coordinatorMoved(let code):
+                lastError = KafkaClientError.broker(code, "\(what) of group \(groupID)")
+                await coordinatorLost()
+            }
+        }
+        throw lastError ?? KafkaClientError(.timedOut, "could not complete \(what) of group \(groupID)")
+    }
+
     /// Commits `offsets` as the current member (or as a non-member, generation -1, when not in
     /// the group). Retries coordinator errors; returns per-partition errors the broker gave.
     func commit(_ offsets: [TopicPartition: Offset], metadata: String?, asMember: Bool) async throws -> [TopicPartition: ErrorCode] {
         let byTopic = Dictionary(grouping: offsets.keys, by: \.topic)
-        var lastError: (any Error)?
-        for attempt in 0..<5 {
-            if attempt > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
+        return try await withCoordinatorRetries("committing offsets") { connection in
             let identity = asMember ? (generation, memberID) : (-1, "")
             let request = OffsetCommitRequest(
                 groupID: groupID, generationID: identity.0, memberID: identity.1, groupInstanceID: asMember ? configuration.groupInstanceID : nil,
                 topics: byTopic.keys.sorted().map { topic in
                     .init(name: topic, partitions: byTopic[topic]!.sorted().map { .init(partition: $0.partition, committedOffset: offsets[$0]!, committedMetadata: metadata) })
                 })
-            let response: OffsetCommitResponse
-            do {
-                let connection = try await coordinatorConnection()
-                response = try await connection.send(request, timeout: configuration.client.requestTimeout)
-            } catch {
-                lastError = error
-                await coordinatorLost()
-                continue
-            }
+            let response = try await connection.send(request, timeout: configuration.client.requestTimeout)
             var errors: [TopicPartition: ErrorCode] = [:]
             for topic in response.topics {
                 for partition in topic.partitions where partition.errorCode != .none {
                     errors[TopicPartition(topic.name, partition.partition)] = partition.errorCode
                 }
             }
-            if let coordinatorError = errors.values.first(where: Self.isCoordinatorError) {
-                lastError = KafkaClientError.broker(coordinatorError, "committing offsets of group \(groupID)")
-                await coordinatorLost()
-                continue
-            }
-            return errors
+            if let moved = errors.values.first(where: Self.isCoordinatorError) { return .coordinatorMoved(moved) }
+            return .done(errors)
         }
-        throw lastError ?? KafkaClientError(.timedOut, "could not commit offsets of group \(groupID)")
     }
 
     /// The group's committed offsets for `partitions` (absent when none is committed).
     func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Offset] {
         let byTopic = Dictionary(grouping: partitions, by: \.topic)
         let request = OffsetFetchRequest(groupID: groupID, topics: byTopic.keys.sorted().map { .init(name: $0, partitions: byTopic[$0]!.map(\.partition).sorted()) })
-        var lastError: (any Error)?
-        for attempt in 0..<5 {
-            if attempt > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
-            let response: OffsetFetchResponse
-            do {
-                let connection = try await coordinatorConnection()
-                response = try await connection.send(request, timeout: configuration.client.requestTimeout)
-            } catch {
-                lastError = error
-                await coordinatorLost()
-                continue
-            }
-            if response.errorCode != .none {
-                lastError = KafkaClientError.broker(response.errorCode, "fetching committed offsets of group \(groupID)")
-                if Self.isCoordinatorError(response.errorCode) {
-                    await coordinatorLost()
-                    continue
-                }
-                throw lastError!
-            }
+        return try await withCoordinatorRetries("fetching committed offsets") { connection in
+            let response = try await connection.send(request, timeout: configuration.client.requestTimeout)
+            if Self.isCoordinatorError(response.errorCode) { return .coordinatorMoved(response.errorCode) }
+            if response.errorCode != .none { throw KafkaClientError.broker(response.errorCode, "fetching committed offsets of group \(groupID)") }
             var offsets: [TopicPartition: Offset] = [:]
-            var coordinatorMoved = false
             for topic in response.topics {
                 for partition in topic.partitions {
-                    if Self.isCoordinatorError(partition.errorCode) {
-                        lastError = KafkaClientError.broker(partition.errorCode, "fetching committed offsets of group \(groupID)")
-                        coordinatorMoved = true
-                    } else if partition.errorCode != .none {
+                    if Self.isCoordinatorError(partition.errorCode) { return .coordinatorMoved(partition.errorCode) }
+                    if partition.errorCode != .none {
                         throw KafkaClientError.broker(partition.errorCode, "committed offset of \(topic.name)-\(partition.partition)")
-                    } else if partition.committedOffset.rawValue >= 0 {
-                        offsets[TopicPartition(topic.name, partition.partition)] = partition.committedOffset
                     }
+                    if partition.committedOffset.rawValue >= 0 { offsets[TopicPartition(topic.name, partition.partition)] = partition.committedOffset }
                 }
             }
-            if coordinatorMoved {
-                await coordinatorLost()
-                continue
-            }
-            return offsets
+            return .done(offsets)
         }
-        throw lastError ?? KafkaClientError(.timedOut, "could not fetch committed offsets of group \(groupID)")
     }
 }
