@@ -120,7 +120,25 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        // Faults for the harness: fault-injecting proxies in every client-broker path.
+        .target(
+            name: "RillNemesis",
+            dependencies: [
+                "RillProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ArchitectureTests"),
+        .testTarget(
+            name: "RillNemesisTests",
+            dependencies: [
+                "RillNemesis", "RillServer", "RillBroker", "RillClient", "RillProtocol", "RillFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Real Kafka clients (kcat, confluent-kafka, kafka-python) against `rill broker` processes.
         // Depending on "rill" makes `swift test` build the executable the tests start.
         .testTarget(
