@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "RillNemesis",
             dependencies: [
-                "RillProtocol",
+                "RillProtocol", "RillFormat",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -13,6 +13,8 @@ public final class Partition {
     public let log: PartitionLog
     public private(set) var leaderEpoch: LeaderEpoch
     public private(set) var configuration: TopicConfiguration
+    /// How many of the log's corruption reports the broker has already logged.
+    public var loggedCorruptionCount = 0
 
     public init(topicPartition: TopicPartition, log: PartitionLog, leaderEpoch: LeaderEpoch, configuration: TopicConfiguration) throws {
         self.topicPartition = topicPartition

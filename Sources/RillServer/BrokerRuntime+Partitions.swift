@@ -39,6 +39,7 @@ extension BrokerRuntime {
         return shard(for: topicPartition).run { shard in
             let log = try PartitionLog.open(directory: directory, fileSystem: fileSystem, configuration: topicConfiguration.log, now: Self.now())
             let partition = try Partition(topicPartition: topicPartition, log: log, leaderEpoch: leaderEpoch, configuration: topicConfiguration)
+            partition.loggedCorruptionCount = log.recoveryReport.corruptions.count
             shard.add(partition)
             return log.recoveryReport
         }.map { report in

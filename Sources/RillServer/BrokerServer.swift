@@ -186,6 +186,13 @@ enum BrokerMaintenance {
         let now = BrokerRuntime.now()
         for partition in shard.allPartitions {
             do { try partition.log.tick(now: now) } catch { runtime.log("\(partition.topicPartition): \(error)") }
+            let corruptions = partition.log.corruptionReports
+            if corruptions.count > partition.loggedCorruptionCount {
+                for corruption in corruptions[partition.loggedCorruptionCount...] {
+                    runtime.log("\(partition.topicPartition): CORRUPT batch found while reading, never served: \(corruption)")
+                }
+                partition.loggedCorruptionCount = corruptions.count
+            }
         }
         if let coordinator = shard.groupCoordinator {
             // Group timeouts (sessions, rebalances, offsets retention) at this 100 ms grain.

@@ -21,7 +21,8 @@ extension PartitionLog {
     ///
     /// Batches below the recovery point are CRC-checked the first time they are served; a
     /// corrupt one is never served: the read stops before it, or throws `.corruptSegment` when
-    /// it is the first batch asked for.
+    /// it is the first batch asked for. Batches after it (when its header still parses) are
+    /// served to readers that ask for their offsets.
     public func read(from offset: Offset, maximumBytes: Int, upperBound: Offset? = nil, includeFirstBatchWhole: Bool = true) throws -> LogReadResult {
         if isClosed { throw StorageError(.logUnavailable, "the log is closed", path: directory) }
         var result = LogReadResult(slice: nil, firstBatchOffset: nil, logStartOffset: logStartOffset, logEndOffset: logEndOffset, highWatermark: highWatermark)
@@ -42,9 +43,14 @@ extension PartitionLog {
             var length = min(available, Int64(max(maximumBytes, 0)))
             if includeFirstBatchWhole { length = max(length, min(Int64(firstHeader.totalSize), available)) }
             guard length > 0 else { return result }
-            let validEnd = try segment.verify(upTo: startPosition + length)
-            if validEnd < startPosition + length, let corruption = segment.corruption { report(corruption) }
-            if validEnd <= startPosition, let corruption = segment.corruption { throw corruption }
+            let validEnd: Int64
+            do {
+                validEnd = try segment.servableEnd(from: startPosition, upTo: startPosition + length)
+            } catch let error as StorageError where error.code == .corruptSegment {
+                report(error)
+                throw error
+            }
+            for corruption in segment.corruptions { report(corruption) }
             length = min(length, validEnd - startPosition)
             result.slice = FileSlice(file: segment.logFile, position: startPosition, length: Int(length))
             result.firstBatchOffset = firstHeader.baseOffset
@@ -82,8 +88,9 @@ extension PartitionLog {
             var scanner = BatchScanner(file: segment.logFile, from: start, to: segment.size, verifyChecksums: false)
             while case .batch(let header, let position) = try scanner.next() {
                 guard header.maxTimestamp >= target, header.lastOffset >= logStartOffset else { continue }
-                let validEnd = try segment.verify(upTo: position + Int64(header.totalSize))
-                guard validEnd >= position + Int64(header.totalSize) else { break }
+                // A corrupt batch is never read, here either.
+                let batchEnd = position + Int64(header.totalSize)
+                guard (try? segment.servableEnd(from: position, upTo: batchEnd)) == batchEnd else { continue }
                 let batch = try RecordBatch(validating: try segment.logFile.readBatch(at: position, size: header.totalSize))
                 for record in try batch.records() {
                     let offset = batch.offset(of: record)

@@ -5,8 +5,9 @@ import RillFormat
 ///
 /// Only the last segment of a log (the active one) is appended to. Every batch in a segment has
 /// passed validation once: on append, during recovery, or lazily before its bytes are first
-/// served (`verifiedSize`). A batch that fails that check is remembered in `corruption` and
-/// nothing at or after it is ever served.
+/// served (`verifiedSize`). A batch that fails that check but whose header still parses (bit rot
+/// in its records) is remembered in `corruptBatches`, never served, and skipped; a batch whose
+/// header does not parse is remembered in `corruption`, and nothing at or after it is served.
 final class Segment {
     let directory: String
     let baseOffset: Offset
@@ -26,8 +27,11 @@ final class Segment {
     private var bytesSinceLastIndexEntry: Int64 = 0
     /// Bytes from the start known to hold valid batches.
     private(set) var verifiedSize: Int64
-    /// The first invalid batch found below `size`, if any.
+    /// The first invalid batch found below `size` whose header does not parse (nothing after
+    /// it can be located), if any.
     private(set) var corruption: StorageError?
+    /// Batches that failed verification but could be stepped over, in file order.
+    private(set) var corruptBatches: [(range: Range<Int64>, error: StorageError)] = []
     /// Whether everything written has been synced.
     private(set) var isSynced = true
 
@@ -155,6 +159,7 @@ final class Segment {
             }
         }
         corruption = nil
+        corruptBatches = []
         if let (position, reason) = cut {
             if cutOnInvalid {
                 try logFile.truncate(to: position)
@@ -241,21 +246,55 @@ final class Segment {
 
     /// Makes sure the batches in [0, end) were checked, checking any not yet checked. Returns
     /// the size of the valid prefix, which is less than `end` when a corrupt batch was found.
-    func verify(upTo end: Int64) throws -> Int64 {
-        if let corruption, let position = corruption.position, position < end { return position }
-        guard verifiedSize < end else { return end }
+    func verify(upTo end: Int64) throws {
+        if let corruption, let position = corruption.position, position <= verifiedSize { return }
+        guard verifiedSize < end else { return }
         var scanner = BatchScanner(file: logFile, from: verifiedSize, to: size, verifyChecksums: true)
         while scanner.position < end {
             switch try scanner.next() {
-            case .batch: verifiedSize = scanner.position
+            case .batch:
+                verifiedSize = scanner.position
             case .invalid(let error, let position):
-                corruption = StorageError(.corruptSegment, "\(error.code): \(error.message)", path: logPath, position: position)
-                return position
-            case .end: return verifiedSize
+                let found = StorageError(.corruptSegment, "\(error.code): \(error.message)", path: logPath, position: position)
+                guard let batchSize = try skippableBatchSize(at: position) else {
+                    corruption = found
+                    return
+                }
+                corruptBatches.append((position..<(position + Int64(batchSize)), found))
+                verifiedSize = position + Int64(batchSize)
+                scanner = BatchScanner(file: logFile, from: verifiedSize, to: size, verifyChecksums: true)
+            case .end:
+                return
             }
         }
-        return min(end, verifiedSize)
     }
+
+    /// The size of the invalid batch at `position` if its header parses and it lies within the
+    /// file, so that reading can step over it; nil when it cannot be stepped over.
+    private func skippableBatchSize(at position: Int64) throws -> Int? {
+        guard position + Int64(RecordBatchHeader.size) <= size else { return nil }
+        let bytes = try logFile.readExactly(RecordBatchHeader.size, at: position)
+        let header = bytes.withUnsafeBytes { raw in
+            try? RecordBatch.validate(raw, verifyChecksum: false, position: position, headerOnly: true)
+        }
+        guard let header, position + Int64(header.totalSize) <= size else { return nil }
+        return header.totalSize
+    }
+
+    /// Where the run of servable bytes that starts at `start` ends (at most `end`), verifying
+    /// what was not yet. Throws the corruption when `start` itself is not servable.
+    func servableEnd(from start: Int64, upTo end: Int64) throws -> Int64 {
+        try verify(upTo: end)
+        if let bad = corruptBatches.first(where: { $0.range.contains(start) }) { throw bad.error }
+        if let corruption, let position = corruption.position, position <= start { throw corruption }
+        var limit = min(end, verifiedSize)
+        if let next = corruptBatches.first(where: { $0.range.lowerBound >= start && $0.range.lowerBound < limit }) { limit = next.range.lowerBound }
+        if let corruption, let position = corruption.position, position < limit { limit = position }
+        return limit
+    }
+
+    /// Every corruption found so far, in file order.
+    var corruptions: [StorageError] { corruptBatches.map(\.error) + (corruption.map { [$0] } ?? []) }
 
     /// Marks [0, size) as already checked (used after an append or a recovery).
     func markVerified() { verifiedSize = size }
@@ -293,6 +332,7 @@ final class Segment {
         size = position
         verifiedSize = min(verifiedSize, size)
         if let corruption, let at = corruption.position, at >= size { self.corruption = nil }
+        corruptBatches.removeAll { $0.range.lowerBound >= size }
         isSynced = false
         let cutRelative = UInt32(clamping: offset - baseOffset)
         try offsetIndex.truncate(keepingWhile: { $0.relativeOffset < cutRelative && Int64($0.position) < position })

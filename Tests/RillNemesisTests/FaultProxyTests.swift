@@ -112,7 +112,7 @@ import Testing
             #expect(healed[partition]?.offset == Offset(0))
 
             // Slow: 2 KB/s makes a 4 KB answer take over a second.
-            let producer = try await KafkaProducer.start(configuration: try ProducerConfiguration(properties: setup.properties(["acks": "1"])))
+            let producer = try await KafkaProducer.start(configuration: try ProducerConfiguration(properties: setup.properties(["acks": "1", "linger.ms": "0"])))
             _ = try await producer.send(ProducerRecord(topic: "t", partition: 0, key: nil, value: ByteBuffer(repeating: 7, count: 4_000)))
             await producer.close()
             setup.proxy.set(.slow(bytesPerSecond: 2_000))
@@ -136,5 +136,47 @@ import Testing
             throw error
         }
         try await setup.tearDown()
+    }
+}
+
+/// Bit rot in a closed segment: the broker finds it and never serves the batch.
+@Suite struct DiskFaultTests {
+    @Test func aCorruptedBatchInAClosedSegmentIsNeverServed() async throws {
+        let directory = NSTemporaryDirectory() + "rill-nemesis-disk-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configuration = try BrokerConfiguration(pairs: [
+            ("listeners", "PLAINTEXT://127.0.0.1:0"), ("log.dirs", directory), ("rill.event.loops", "1"), ("log.segment.bytes", "4096"),
+        ])
+        var server = try BrokerServer.start(configuration: configuration, logging: false)
+        func properties(_ extra: [String: String] = [:]) -> [String: String] {
+            ["bootstrap.servers": "127.0.0.1:\(server.localAddress!.port!)", "request.timeout.ms": "3000"].merging(extra) { $1 }
+        }
+        let producer = try await KafkaProducer.start(configuration: try ProducerConfiguration(properties: properties(["acks": "1", "linger.ms": "0"])))
+        for index in 0..<200 {
+            _ = try await producer.send(ProducerRecord(topic: "rot", partition: 0, key: nil, value: ByteBuffer(string: "value-\(index)-" + String(repeating: "x", count: 80))))
+        }
+        await producer.close()
+        try server.stop()
+
+        var generator = SplitMix64(seed: 7)
+        let corruption = try DiskFaults.corruptClosedSegment(partitionDirectory: directory + "/rot-0", using: &generator)
+        #expect(corruption.batchRecordCount >= 1)
+        server = try BrokerServer.start(configuration: configuration, logging: false)
+        defer { try? server.stop() }
+
+        let consumer = KafkaConsumer(configuration: try ConsumerConfiguration(properties: properties(["auto.offset.reset": "earliest"])))
+        let partition = TopicPartition("rot", 0)
+        consumer.assign([partition])
+        var offsets: [Int64] = []
+        let deadline = ContinuousClock.now + .seconds(4)
+        while ContinuousClock.now < deadline { offsets += try await consumer.poll(timeout: .milliseconds(300)).map(\.offset.rawValue) }
+        #expect(offsets == Array(0..<corruption.batchBaseOffset), "everything before the corrupt batch, nothing of it: \(corruption)")
+        // Past it, the log serves again.
+        let next = corruption.batchBaseOffset + Int64(corruption.batchRecordCount)
+        try consumer.seek(partition, to: Offset(next))
+        let after = try await consumer.poll(timeout: .seconds(3))
+        #expect(after.first?.offset == Offset(next))
+        await consumer.close()
     }
 }

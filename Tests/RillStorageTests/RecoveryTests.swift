@@ -51,6 +51,11 @@ import Testing
             #expect(error.position == Int64(batchSize))
         }
         #expect(log.corruptionReports.first?.position == Int64(batchSize))
+        // The batch after it in the same segment is served to a reader that asks for it (the
+        // corrupt batch's header still parses, so it can be stepped over), and never with it.
+        let third = try log.readBatches(from: Offset(2), maximumBytes: 1 << 20)
+        #expect(third.first?.header.baseOffset == Offset(2))
+        #expect(third.allSatisfy { $0.header.baseOffset != Offset(1) })
         // Later segments are unaffected.
         #expect(try log.readBatches(from: log.segmentBaseOffsets[1]).count > 0)
     }
