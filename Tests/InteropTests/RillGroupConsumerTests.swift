@@ -279,5 +279,35 @@ extension InteropTests {
                 await other.stop()
             }
         }
+
+        @Test("KafkaAdmin lists and describes groups with members, assignments and committed offsets; rill groups describe prints the lag")
+        func groupAdministration() async throws {
+            try await BrokerProcess.with(overrides: Self.overrides) { broker in
+                let topic = "admin-groups"
+                try await Self.createTopic(broker, topic, partitions: 2)
+                try await Self.seed(broker, topic: topic, partitions: 2, perPartition: 10)
+                let member = try GroupMemberUnderTest(broker, group: "watchers", ["enable.auto.commit": "false"])
+                try member.start(topics: [topic])
+                #expect(await GroupMemberUnderTest.eventually { member.records.count == 20 })
+                try await member.consumer.commitSync([TopicPartition(topic, 0): Offset(4), TopicPartition(topic, 1): Offset(10)])
+                try await RillClients.withAdmin(broker) { admin in
+                    #expect(try await admin.listGroups().map(\.groupID).contains("watchers"))
+                    let description = try #require(try await admin.describeGroups(["watchers"]).first)
+                    #expect(description.state == "Stable")
+                    #expect(description.protocolName == "range")
+                    #expect(description.members.map(\.assignment) == [[TopicPartition(topic, 0), TopicPartition(topic, 1)]])
+                    #expect(description.members.first?.clientID == "rill-member")
+                    #expect(try await admin.committedOffsets(group: "watchers") == [TopicPartition(topic, 0): Offset(4), TopicPartition(topic, 1): Offset(10)])
+                }
+                let output = try ChildProcess(executable: try Tools.rill(), arguments: ["groups", "describe", "watchers", "--bootstrap", broker.bootstrap])
+                let finished = try await output.run(timeout: .seconds(30))
+                #expect(finished.termination?.status == 0)
+                let lines = finished.outputText.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+                #expect(lines.first?.prefix(3) == ["Group", "watchers:", "Stable,"])
+                #expect(lines.contains { $0.prefix(5) == [topic, "0", "4", "10", "6"] }, "\(finished.outputText)")
+                #expect(lines.contains { $0.prefix(5) == [topic, "1", "10", "10", "0"] })
+                await member.stop()
+            }
+        }
     }
 }
