@@ -66,7 +66,8 @@ struct MemberView {
     var assignments: [MemberEvent] { events.filter { $0.event == "assigned" } }
     var revocations: [MemberEvent] { events.filter { $0.event == "revoked" || $0.event == "lost" } }
     var consumed: [ConsumedRecord] { events.flatMap { $0.records ?? [] } }
-    var errors: [String] { events.filter { $0.event == "error" }.compactMap(\.error) }
+    /// Client errors the member reported, and output lines that were not what was expected.
+    var errors: [String] { events.filter { $0.event == "error" || $0.event == "unparsable" }.compactMap(\.error) }
     var commitErrors: [String] { events.filter { $0.event == "committed" }.compactMap(\.error) }
 
     /// The committed offsets the member's last commit reported (partitions it committed).
@@ -83,43 +84,55 @@ struct MemberView {
     func has(_ name: String) -> Bool { events.contains { $0.event == name } }
 }
 
-/// A group member driver running as a child process: confluent-kafka (group_member.py) or
-/// kafka-python (group_member_kafka_python.py). It lives until `stop()` (SIGTERM: the driver
-/// commits and closes) or `kill()` (SIGKILL: no goodbye to the group).
+/// A group member running as a child process: a confluent-kafka (group_member.py) or
+/// kafka-python (group_member_kafka_python.py) driver, or `kcat -G`. It lives until `stop()`
+/// (SIGTERM: it commits and closes) or `kill()` (SIGKILL: no goodbye to the group).
 final class GroupMember: Sendable {
-    enum Client: Sendable { case confluent, kafkaPython }
+    enum Client: Sendable { case confluent, kafkaPython, kcat }
 
     let name: String
+    let client: Client
     let process: ChildProcess
 
     init(_ client: Client, name: String, bootstrap: String, group: String, topic: String, extra: [String] = []) throws {
-        let script = switch client {
-        case .confluent: "group_member.py"
-        case .kafkaPython: "group_member_kafka_python.py"
-        }
         self.name = name
-        process = try ChildProcess(
-            executable: try Tools.python(),
-            arguments: ["-u", try Tools.script(script).path, "--bootstrap", bootstrap, "--group", group, "--topic", topic, "--client-id", name] + extra,
-            environment: ["PYTHONDONTWRITEBYTECODE": "1"])
+        self.client = client
+        switch client {
+        case .confluent, .kafkaPython:
+            let script = client == .confluent ? "group_member.py" : "group_member_kafka_python.py"
+            process = try ChildProcess(
+                executable: try Tools.python(),
+                arguments: ["-u", try Tools.script(script).path, "--bootstrap", bootstrap, "--group", group, "--topic", topic, "--client-id", name] + extra,
+                environment: ["PYTHONDONTWRITEBYTECODE": "1"])
+        case .kcat:
+            // Balanced consumer; offsets auto-committed every 200 ms and on close; -u: unbuffered.
+            let kcatArguments = [
+                try Tools.kcat().path, "-b", bootstrap, "-G", group, "-u", "-f", "REC\\t%p\\t%o\\t%k\\n",
+                "-X", "client.id=\(name)", "-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000",
+                "-X", "heartbeat.interval.ms=1000", "-X", "auto.commit.interval.ms=200",
+            ] + extra + [topic]
+            process = try ChildProcess(executable: try Tools.python(), arguments: [try Tools.script("exec_unblocked.py").path] + kcatArguments)
+        }
     }
 
-    /// Starts a member; the caller stops or kills it (see `GroupMember.stopAll`).
+    /// Starts a member; the caller stops or kills it (and kills it in a `defer`).
     static func start(_ client: Client = .confluent, name: String, bootstrap: String, group: String, topic: String, extra: [String] = []) throws -> GroupMember {
         let member = try GroupMember(client, name: name, bootstrap: bootstrap, group: group, topic: topic, extra: extra)
         try member.process.start()
         return member
     }
 
-    var view: MemberView { Self.view(of: process.snapshot.value) }
+    var view: MemberView { view(of: process.snapshot.value) }
 
-    /// The complete lines of standard output, decoded; a line that is not an event fails the
-    /// test when it is looked at (`Issue`), not silently.
-    static func view(of snapshot: ProcessSnapshot) -> MemberView {
+    func view(of snapshot: ProcessSnapshot) -> MemberView {
+        client == .kcat ? Self.kcatView(of: snapshot) : Self.driverView(of: snapshot)
+    }
+
+    /// The complete lines of a driver's standard output, decoded; a line that is not an event
+    /// becomes an "unparsable" event, which `MemberView.errors` reports.
+    static func driverView(of snapshot: ProcessSnapshot) -> MemberView {
         var events: [MemberEvent] = []
-        let text = snapshot.outputText
-        let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)]
-        for line in complete.split(separator: "\n") where !line.isEmpty {
+        for line in completeLines(snapshot.outputText) {
             if let event = try? JSONDecoder().decode(MemberEvent.self, from: Data(line.utf8)) {
                 events.append(event)
             } else {
@@ -129,26 +142,51 @@ final class GroupMember: Sendable {
         return MemberView(events: events)
     }
 
+    /// kcat: rebalances from its standard error ("% Group G rebalanced (memberid M): assigned:
+    /// t [0], t [1]"), records from standard output (`REC partition offset key`).
+    static func kcatView(of snapshot: ProcessSnapshot) -> MemberView {
+        var events: [MemberEvent] = []
+        for line in completeLines(snapshot.errorText) {
+            for kind in ["assigned", "revoked"] {
+                guard let marker = line.range(of: "): \(kind): ") else { continue }
+                let partitions = line[marker.upperBound...].split(separator: ",").compactMap { entry -> Int32? in
+                    guard let open = entry.lastIndex(of: "["), let close = entry.lastIndex(of: "]") else { return nil }
+                    return Int32(entry[entry.index(after: open)..<close])
+                }
+                events.append(MemberEvent(event: kind, partitions: partitions.sorted()))
+            }
+        }
+        var records: [ConsumedRecord] = []
+        for line in completeLines(snapshot.outputText) {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            if fields.count == 4, fields[0] == "REC", let partition = Int32(fields[1]), let offset = Int64(fields[2]) {
+                records.append(ConsumedRecord(partition: partition, offset: offset, key: String(fields[3])))
+            } else {
+                events.append(MemberEvent(event: "unparsable", error: String(line.prefix(300))))
+            }
+        }
+        events.append(MemberEvent(event: "records", records: records))
+        return MemberView(events: events)
+    }
+
+    /// The lines of `text` that are complete (end with a newline).
+    private static func completeLines(_ text: String) -> [Substring] {
+        let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)]
+        return complete.split(separator: "\n").filter { !$0.isEmpty }
+    }
+
     /// Standard error's last lines, for failure messages.
     var log: String { process.snapshot.value.errorText.suffixLines(15) }
 
-    /// SIGTERM, then waits for the driver to commit, close and exit 0; returns its view.
+    /// SIGTERM, then waits for the member to commit, close and exit 0; returns its view.
     @discardableResult
     func stop(timeout: Duration = .seconds(30)) async throws -> MemberView {
         process.send(SIGTERM)
-        guard let finished = await process.waitUntilFinished(timeout: timeout) else {
-            process.send(SIGKILL)
-            throw ChildProcessError(description: "member \(name) did not close within \(timeout); stderr:\n\(log)")
-        }
-        guard finished.termination == ProcessSnapshot.Termination(status: 0, wasSignalled: false) else {
-            throw ChildProcessError(description: "member \(name) ended with \(finished.termination!); stderr:\n\(finished.errorText.suffixLines(20))")
-        }
-        let view = Self.view(of: finished)
-        guard view.has("closed") else { throw ChildProcessError(description: "member \(name) exited without closing; stderr:\n\(log)") }
-        return view
+        return try await waitUntilClosed(timeout: timeout)
     }
 
-    /// Waits until the driver ends by itself (after --max-records with --after-max close).
+    /// Waits until the member ends by itself (a driver after --max-records with --after-max
+    /// close) or after `stop()`; it must exit 0, and a driver must have closed its consumer.
     func waitUntilClosed(timeout: Duration = .seconds(45)) async throws -> MemberView {
         guard let finished = await process.waitUntilFinished(timeout: timeout) else {
             process.send(SIGKILL)
@@ -157,7 +195,9 @@ final class GroupMember: Sendable {
         guard finished.termination == ProcessSnapshot.Termination(status: 0, wasSignalled: false) else {
             throw ChildProcessError(description: "member \(name) ended with \(finished.termination!); stderr:\n\(finished.errorText.suffixLines(20))")
         }
-        return Self.view(of: finished)
+        let view = view(of: finished)
+        guard client == .kcat || view.has("closed") else { throw ChildProcessError(description: "member \(name) exited without closing; stderr:\n\(log)") }
+        return view
     }
 
     /// SIGKILL: the member vanishes without leaving the group. Returns once it is gone.
@@ -175,7 +215,7 @@ final class GroupMember: Sendable {
     static func stopAll(_ members: [GroupMember]) async throws -> [MemberView] {
         for member in members { member.process.send(SIGTERM) }
         var views: [MemberView] = []
-        for member in members { views.append(try await member.stop()) }
+        for member in members { views.append(try await member.waitUntilClosed(timeout: .seconds(30))) }
         return views
     }
 }
@@ -212,8 +252,8 @@ enum GroupWatch {
     /// The members' views once `condition` holds for them, or nil after `timeout`.
     static func wait(for members: [GroupMember], timeout: Duration, until condition: ([MemberView]) -> Bool) async -> [MemberView]? {
         await wait(for: members.map(\.process), timeout: timeout) { snapshots in
-            condition(snapshots.map(GroupMember.view(of:)))
-        }?.map(GroupMember.view(of:))
+            condition(zip(members, snapshots).map { $0.view(of: $1) })
+        }.map { snapshots in zip(members, snapshots).map { $0.view(of: $1) } }
     }
 
     /// Whether `assignments` split `partitions` between them: disjoint, and together all.
