@@ -233,5 +233,34 @@ extension InteropTests {
                 #expect(view.consumed.count == before.count + later.count, "records consumed twice across the restart")
             }
         }
+
+        @Test("a deleted topic's committed offsets are forgotten: its group reads the topic created again from the start")
+        func deletedTopicOffsetsAreForgotten() async throws {
+            try await BrokerProcess.with(overrides: Self.overrides(partitions: 2)) { broker in
+                let topic = "recreated", group = "recreated-group"
+                let old = try await Self.produceKeyed(broker, topic: topic, prefix: "old", count: 40)
+                let first = try GroupMember.start(name: "first", bootstrap: broker.bootstrap, group: group, topic: topic, extra: ["--max-records", String(old.count)])
+                defer { first.process.send(SIGKILL) }
+                let firstView = try await first.waitUntilClosed()
+                #expect(firstView.lastCommitted.values.reduce(0, +) == Int64(old.count))
+
+                let deletion = try await GroupAdmin.run(broker.bootstrap, describe: [group], offsets: [group], deleteTopics: [topic])
+                #expect(deletion.deleted[topic] == .some(nil), "the topic was not deleted: \(deletion.deleted)")
+                #expect(deletion.offsets[group] == [:], "the deleted topic's offsets are still committed")
+                #expect(deletion.described[group]?.state == "DEAD", "a group left with nothing is removed")
+
+                // More records than before, so resuming at the old positions would skip some.
+                let new = try await Self.produceKeyed(broker, topic: topic, prefix: "new", count: 200)
+                let second = try GroupMember.start(name: "second", bootstrap: broker.bootstrap, group: group, topic: topic)
+                defer { second.process.send(SIGKILL) }
+                let caughtUp = await GroupWatch.wait(for: [second], timeout: Self.settleTimeout) { $0[0].consumed.count >= new.count }
+                #expect(caughtUp != nil, "the group did not read the new topic:\n\(GroupWatch.describe([second]))")
+                let view = try await second.stop()
+                let skipped = Set(new).subtracting(Self.keys(view.consumed))
+                #expect(skipped.isEmpty, "\(skipped.count) new records skipped, e.g. \(skipped.sorted().prefix(3)); first consumed \(view.consumed.prefix(3))")
+                #expect(view.consumed.count == new.count)
+                Self.expectContiguousPerPartition(view.consumed)
+            }
+        }
     }
 }

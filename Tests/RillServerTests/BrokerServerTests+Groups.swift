@@ -283,6 +283,34 @@ extension BrokerServerTests {
         try broker.stop()
     }
 
+    // MARK: Topic deletion
+
+    /// Kafka's coordinator forgets the offsets of a deleted topic (GroupCoordinator
+    /// .handleDeletedPartitions): a topic created again under the same name is consumed from
+    /// its start, not from where the old one's consumers were.
+    @Test func deletingATopicDeletesItsCommittedOffsets() throws {
+        let broker = try TestBroker()
+        var connection = try broker.connect()
+        try connection.createTopic("doomed", partitions: 2)
+        try connection.createTopic("kept")
+        #expect(try Self.commit("both", on: connection, [("doomed", 0, 5), ("doomed", 1, 6), ("kept", 0, 7)]) == [.none, .none, .none])
+        #expect(try Self.commit("doomed-only", on: connection, [("doomed", 0, 9)]) == [.none])
+        let deleted = try connection.request(DeleteTopicsRequest(topicNames: ["doomed"], timeoutMilliseconds: 1_000), version: 3)
+        #expect(deleted.results.map(\.errorCode) == [.none])
+
+        #expect(try Self.committedOffsets("both", on: connection) == ["kept:0": 7])
+        #expect(try Self.committedOffsets("doomed-only", on: connection) == [:])
+        // A group left with no offsets and no members is gone.
+        #expect(try Self.describe("doomed-only", on: connection).groupState == "Dead")
+        #expect(try connection.request(ListGroupsRequest(), version: 2).groups.map(\.groupID) == ["both"])
+        // The deletion is stored: a restart does not bring the offsets back.
+        try broker.restart()
+        connection = try broker.connect()
+        #expect(try Self.committedOffsets("both", on: connection) == ["kept:0": 7])
+        #expect(try Self.committedOffsets("doomed-only", on: connection) == [:])
+        try broker.stop()
+    }
+
     // MARK: Malformed requests
 
     /// The body of a group request, cut or corrupted in a way a decoder must catch.

@@ -4,11 +4,12 @@ KafkaAdminClient, reported as one JSON object.
   --client confluent|kafka-python
   --alter GROUP:TOPIC:PARTITION:OFFSET   commit an offset from outside the group (generation -1;
                                          confluent alter_consumer_group_offsets), repeatable
+  --delete-topic TOPIC                   delete a topic first (confluent delete_topics)
   --list                                 list the groups
   --describe GROUP                       describe a group (repeatable)
   --offsets GROUP                        the group's committed offsets (repeatable)
 
-Result: {"altered": {group: error or null}, "groups": [{"groupId", "isSimple", "state",
+Result: {"deleted": {topic: error or null}, "altered": {group: error or null}, "groups": [{"groupId", "isSimple", "state",
 "protocolType"}] or null, "described": {group: {"state", "protocolType", "assignor", "isSimple",
 "coordinator", "error", "members": [{"memberId", "clientId", "host", "instanceId",
 "assignment": [partitions], "subscription": [topics]}]}}, "offsets": {group: {"topic:partition":
@@ -25,6 +26,12 @@ def confluent(arguments, result):
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": arguments.bootstrap})
+    for topic, future in (admin.delete_topics(arguments.delete_topic, operation_timeout=10) if arguments.delete_topic else {}).items():
+        try:
+            future.result()
+            result["deleted"][topic] = None
+        except Exception as error:  # reported, the test decides
+            result["deleted"][topic] = str(error)
     by_group = defaultdict(list)
     for spec in arguments.alter:
         group, topic, partition, offset = spec.split(":")
@@ -77,8 +84,8 @@ def confluent(arguments, result):
 def kafka_python(arguments, result):
     kafka = require("kafka")
     admin = kafka.KafkaAdminClient(bootstrap_servers=arguments.bootstrap, request_timeout_ms=10000)
-    if arguments.alter:
-        result["errors"].append("--alter is only implemented for confluent")
+    if arguments.alter or arguments.delete_topic:
+        result["errors"].append("--alter and --delete-topic are only implemented for confluent")
     if arguments.list:
         result["groups"] = [{"groupId": g["group_id"], "isSimple": g["protocol_type"] == "", "state": g.get("group_state"),
                              "protocolType": g["protocol_type"]} for g in admin.list_groups()]
@@ -117,11 +124,12 @@ def main():
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--client", choices=["confluent", "kafka-python"], default="confluent")
     parser.add_argument("--alter", action="append", default=[])
+    parser.add_argument("--delete-topic", action="append", default=[])
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--describe", action="append", default=[])
     parser.add_argument("--offsets", action="append", default=[])
     arguments = parser.parse_args()
-    result = {"altered": {}, "groups": None, "described": {}, "offsets": {}, "errors": []}
+    result = {"deleted": {}, "altered": {}, "groups": None, "described": {}, "offsets": {}, "errors": []}
     if arguments.client == "confluent":
         confluent(arguments, result)
     else:

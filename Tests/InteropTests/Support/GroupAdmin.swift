@@ -36,6 +36,8 @@ struct GroupAdmin: Decodable {
         var members: [Member]?
     }
 
+    /// Topics deleted first, with the error of each (nil: deleted).
+    var deleted: [String: String?]
     var altered: [String: String?]
     var groups: [Listed]?
     var described: [String: Described]
@@ -45,12 +47,13 @@ struct GroupAdmin: Decodable {
 
     /// Runs group_admin.py with `client` and the given requests.
     static func run(_ bootstrap: String, client: Client = .confluent, list: Bool = false, describe: [String] = [],
-                    offsets: [String] = [], alter: [String] = []) async throws -> GroupAdmin {
+                    offsets: [String] = [], alter: [String] = [], deleteTopics: [String] = []) async throws -> GroupAdmin {
         var arguments = ["--bootstrap", bootstrap, "--client", client.rawValue]
         if list { arguments.append("--list") }
         for group in describe { arguments += ["--describe", group] }
         for group in offsets { arguments += ["--offsets", group] }
         for spec in alter { arguments += ["--alter", spec] }
+        for topic in deleteTopics { arguments += ["--delete-topic", topic] }
         return try await Tools.runScript("group_admin.py", arguments, timeout: .seconds(45))
     }
 }
