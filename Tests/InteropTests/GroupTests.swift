@@ -222,15 +222,30 @@ extension InteropTests {
 
                 // The member heartbeats on with its old id and generation and goes on consuming.
                 let later = try await Self.produceKeyed(broker, topic: topic, prefix: "later", count: 50)
-                let resumed = await GroupWatch.wait(for: [stayer], timeout: Self.settleTimeout) { views in
+                let carriedOn = await GroupWatch.wait(for: [stayer], timeout: Self.settleTimeout) { views in
                     Set(Self.keys(views[0].consumed)).isSuperset(of: later)
                 }
-                #expect(resumed != nil, "the live member consumed nothing after the restart:\n\(GroupWatch.describe([stayer]))")
+                #expect(carriedOn != nil, "the live member consumed nothing after the restart:\n\(GroupWatch.describe([stayer]))")
                 let view = try await stayer.stop()
                 #expect(view.assignments.count == 1, "the live member was rebalanced: \(view.assignments.map(\.partitions))")
                 #expect(view.revocations.count == 1, "revoked before its close: \(view.revocations.map(\.partitions))")
                 #expect(view.commitErrors.isEmpty, "\(view.commitErrors)")
                 #expect(view.consumed.count == before.count + later.count, "records consumed twice across the restart")
+
+                // A new member of the emptied group resumes at its offsets committed before the
+                // restart (librdkafka validates them against the new leader epoch first).
+                let resumer = try GroupMember.start(name: "resumer", bootstrap: broker.bootstrap, group: "left", topic: topic)
+                defer { resumer.process.send(SIGKILL) }
+                let remaining = before.count + later.count - leaverView.consumed.count
+                let done = await GroupWatch.wait(for: [resumer], timeout: Self.settleTimeout) { $0[0].consumed.count >= remaining }
+                #expect(done != nil, "the emptied group's new member did not catch up:\n\(GroupWatch.describe([resumer]))")
+                let resumed = try await resumer.stop().consumed
+                let ends = Self.endOffsets(of: view.consumed, topic: topic)
+                for partition in 0..<Int32(partitions) {
+                    let start = old.offsets["left"]?["\(topic):\(partition)"] ?? 0
+                    let offsets = resumed.filter { $0.partition == partition }.map(\.offset)
+                    #expect(offsets == Array(start..<(ends["\(topic):\(partition)"] ?? 0)), "partition \(partition) resumed at \(offsets.first.map(String.init) ?? "nothing"), committed \(start)")
+                }
             }
         }
 
