@@ -96,9 +96,10 @@ extension InteropTests {
                 }
                 try #require(moved != nil, "the survivors did not take over all partitions:\n\(GroupWatch.describe(survivors))")
                 let rebalanceSeconds = moved!.compactMap { $0.lastAssignment?.time }.max()! - killedAt
-                // The session timeout, a heartbeat interval and the broker's 100 ms tick, plus
-                // slack for a busy machine.
-                #expect(rebalanceSeconds < Self.sessionTimeoutSeconds + 4, "the survivors were reassigned \(rebalanceSeconds) s after the kill")
+                // The session timeout, one heartbeat interval (1 s) and the broker's 100 ms tick,
+                // plus slack for a busy machine (a broker that waited for the rebalance timeout,
+                // librdkafka's 300 s, or ticked slowly would fail this).
+                #expect(rebalanceSeconds < Self.sessionTimeoutSeconds + 5, "the survivors were reassigned \(rebalanceSeconds) s after the kill")
                 let taken = moved!.map { $0.assignment! }
                 #expect(victimPartitions.isSubset(of: taken[0].union(taken[1])))
 
