@@ -100,6 +100,11 @@ class Member:
             return None
         return current
 
+    def first_revocation(self, after):
+        """When the member's first revoke callback after `after` ran, or None."""
+        with self.lock:
+            return next((event["time"] for event in self.events if event["event"] == "revoked" and event["time"] > after), None)
+
     def stop(self, signal_number=signal.SIGTERM):
         if self.process.poll() is None:
             self.process.send_signal(signal_number)
@@ -156,7 +161,8 @@ def rebalance_once(arguments, topic, departure, generator):
         leaving.stop(signal.SIGTERM if departure == "leave" else signal.SIGKILL)
         finished = wait_until(lambda: covered(survivors, range(arguments.partitions), after=started), 60,
                               "the survivors to cover every partition")
-        return finished - started
+        learned = min(member.first_revocation(started) or finished for member in survivors)
+        return finished - started, finished - learned
     finally:
         for member in members:
             member.stop()
@@ -249,8 +255,9 @@ def main():
                             "partitions": arguments.partitions, "members": 3, "runs": arguments.runs}}
     generator = random.Random(arguments.seed)
     for departure in ("leave", "kill"):
-        times = [rebalance_once(arguments, topic, departure, generator) for _ in range(arguments.runs)]
-        results[f"rebalanceAfter{departure.capitalize()}Seconds"] = summary(times)
+        runs = [rebalance_once(arguments, topic, departure, generator) for _ in range(arguments.runs)]
+        results[f"rebalanceAfter{departure.capitalize()}Seconds"] = summary([run[0] for run in runs])
+        results[f"rejoinAfter{departure.capitalize()}Seconds"] = summary([run[1] for run in runs])
     sync_rate, async_rate = commit_throughput(arguments, topic)
     results["syncCommitsPerSecond"] = sync_rate
     results["asyncCommitsPerSecond"] = async_rate
@@ -260,6 +267,8 @@ def main():
     for departure, label in (("Leave", "clean leave (close)"), ("Kill", "member killed (SIGKILL)")):
         figures = results[f"rebalanceAfter{departure}Seconds"]
         print(f"rebalance after {label:<26} median {figures['median']:6.2f} s  (min {figures['min']:.2f}, max {figures['max']:.2f})")
+        rejoin = results[f"rejoinAfter{departure}Seconds"]
+        print(f"  of which rejoin and sync           median {rejoin['median'] * 1000:6.1f} ms (min {rejoin['min'] * 1000:.1f}, max {rejoin['max'] * 1000:.1f})")
     print(f"synchronous commits per second   {sync_rate:10.0f}  ({arguments.sync_commits} commits, one partition each)")
     print(f"asynchronous commits per second  {async_rate:10.0f}  ({arguments.async_commits} commits, one partition each)")
     if arguments.json:
