@@ -81,6 +81,23 @@ extension BrokerRuntime {
         }
     }
 
+    /// After a topic is deleted: every coordinator forgets the groups' offsets of it (Kafka's
+    /// `onPartitionsDeleted`). Shards without a coordinator (no group used yet) have none.
+    func forgetOffsets(ofDeletedTopic topic: String, eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let cleanups = shards.map { shard in
+            shard.run { shard -> [String] in
+                guard let coordinator = shard.groupCoordinator else { return [] }
+                coordinator.removeOffsets(ofDeletedTopic: topic, now: Self.now())
+                return coordinator.takeDiagnostics()
+            }
+        }
+        return EventLoopFuture.whenAllComplete(cleanups, on: eventLoop).map { results in
+            for case .success(let lines) in results {
+                for line in lines { self.log(line) }
+            }
+        }
+    }
+
     // MARK: FindCoordinator
 
     /// This broker coordinates every group (creating `__consumer_offsets` on first use);

@@ -175,10 +175,11 @@ extension BrokerRuntime {
             }
             guard let image else { return eventLoop.makeSucceededFuture(.init(name: name, errorCode: .unknownTopicOrPartition)) }
             let deletions = (0..<image.partitionCount).map { deletePartition(TopicPartition(name, $0)) }
-            return EventLoopFuture.whenAllComplete(deletions, on: eventLoop).map { results in
+            return EventLoopFuture.whenAllComplete(deletions, on: eventLoop).flatMap { results in
                 let failed = results.contains { if case .failure = $0 { true } else { false } }
                 self.log("deleted topic \(name)\(failed ? " (some partition directories could not be removed)" : "")")
-                return .init(name: name, errorCode: .none)
+                // Answered once the groups' offsets of the topic are gone too.
+                return self.forgetOffsets(ofDeletedTopic: name, eventLoop: eventLoop).map { .init(name: name, errorCode: .none) }
             }
         }
         return EventLoopFuture.whenAllSucceed(outcomes, on: eventLoop).map { results in

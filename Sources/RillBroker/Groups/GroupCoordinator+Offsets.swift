@@ -153,22 +153,46 @@ extension GroupCoordinator {
                 default:
                     expired = []
                 }
-                var records = expired.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.map {
-                    GroupStoreRecord.offsetCommit(group: group.groupID, topicPartition: $0, nil)
-                }
-                let becomesDead = group.state == .empty && group.offsets.count == expired.count && group.pendingMembers.isEmpty
-                if becomesDead { records.append(.groupMetadata(group: group.groupID, nil)) }
-                guard !records.isEmpty else { return }
-                do throws(GroupStoreFailure) {
-                    try store.append(records, partition: group.partition, now: now)
-                } catch {
-                    appendDiagnostic("group \(group.groupID): deleting \(expired.count) expired offsets failed: \(error.message)")
-                    return
-                }
-                for topicPartition in expired { group.offsets[topicPartition] = nil }
-                if becomesDead { group.transition(to: .dead, now: now) }
+                deleteOffsets(expired, from: &group, now: now, reason: "expired")
             }
         }
+    }
+
+    // MARK: Deleted topics
+
+    /// Forgets every group's committed offsets of a deleted topic, as Kafka's coordinator does
+    /// (`handleDeletedPartitions`), so a topic created again under the same name is consumed
+    /// from its start by groups that knew the old one. A group left empty with no offsets is
+    /// removed. A failed write keeps that group's offsets and is reported as a diagnostic.
+    /// O(groups × their offsets).
+    public func removeOffsets(ofDeletedTopic topic: String, now: Timestamp) {
+        for groupID in Array(groups.keys) {
+            update(groupID, now: now, firingTimers: false) { group in
+                let deleted = group.offsets.keys.filter { $0.topic == topic }
+                guard !deleted.isEmpty else { return }
+                deleteOffsets(deleted, from: &group, now: now, reason: "deleted topic \(topic)'s")
+            }
+        }
+    }
+
+    /// Deletes `partitions`' offsets from `group`, tombstones first, then memory; a group that
+    /// is then empty with no offsets (and no pending members) is marked dead and its record
+    /// deleted too — also when `partitions` is empty.
+    private func deleteOffsets(_ partitions: [TopicPartition], from group: inout ClassicGroup, now: Timestamp, reason: String) {
+        var records = partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.map {
+            GroupStoreRecord.offsetCommit(group: group.groupID, topicPartition: $0, nil)
+        }
+        let becomesDead = group.state == .empty && group.offsets.count == partitions.count && group.pendingMembers.isEmpty
+        if becomesDead { records.append(.groupMetadata(group: group.groupID, nil)) }
+        guard !records.isEmpty else { return }
+        do throws(GroupStoreFailure) {
+            try store.append(records, partition: group.partition, now: now)
+        } catch {
+            appendDiagnostic("group \(group.groupID): deleting \(partitions.count) \(reason) offsets failed: \(error.message)")
+            return
+        }
+        for topicPartition in partitions { group.offsets[topicPartition] = nil }
+        if becomesDead { group.transition(to: .dead, now: now) }
     }
 
     // MARK: Loading
