@@ -35,7 +35,7 @@ extension HistoryChecker {
             touched.append(partition)
             for record in partitionRecords.records {
                 let offset = record.offset.rawValue
-                let value = try valueID(record.value, line: event.line)
+                let value = try valueID(record.value, readAt: offset, in: partition, line: event.line)
                 observe(value, partition: partition, offset: offset, by: reference)
                 markRead(value, partition: partition, offset: offset, by: reference)
                 applyEffect(value, partition: partition, offset: offset, by: reference)

@@ -13,18 +13,19 @@ extension HistoryChecker {
         resolveSkipCandidates()
         resolveSendOrderCandidates()
         findMissingEffects()
-        statistics.processes = Set(processes.keys).union(endedProcesses.keys).count
+        statistics.processes = processes.count
         statistics.partitions = partitions.count
         statistics.values = values.count
         return buildResult(unknownReads: unknownReads)
     }
 
     private mutating func resolveInFlightAtEnd() {
-        for process in processes.keys.sorted() {
-            guard let operation = processes[process]?.inFlight else { continue }
+        // Slots are in order of first appearance: deterministic.
+        for slot in processes.states.indices {
+            guard let operation = processes.states[slot].inFlight else { continue }
             statistics.inFlightAtEnd += 1
+            processes.states[slot].inFlight = nil
             resolveAsUnknown(operation)
-            processes[process]?.inFlight = nil
         }
     }
 

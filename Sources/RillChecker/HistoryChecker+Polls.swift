@@ -9,7 +9,7 @@ extension HistoryChecker {
         for partitionRecords in partitionsRecords where !partitionRecords.records.isEmpty {
             let partition = try partitionID(partitionRecords.partition, line: line)
             let records = partitionRecords.records
-            let isRebalancedNow = state.rebalancedDuringOperation.contains(partition)
+            let isRebalancedNow = !state.rebalancedDuringOperation.isEmpty && state.rebalancedDuringOperation.contains(partition)
             if let position = state.positions[partition] {
                 let transition = Finding.Transition(
                     partition: partition, from: position.offset, to: records[0].offset.rawValue, previous: position.poll, current: reference
@@ -20,7 +20,7 @@ extension HistoryChecker {
             var previousOffset: Int64 = -1
             for record in records {
                 let offset = record.offset.rawValue
-                let value = try valueID(record.value, line: line)
+                let value = try valueID(record.value, readAt: offset, in: partition, line: line)
                 observe(value, partition: partition, offset: offset, by: reference)
                 markRead(value, partition: partition, offset: offset, by: reference)
                 if previousOffset >= 0 {

@@ -30,7 +30,7 @@ extension HistoryChecker {
             throw HistoryError(.invalidSequence, line: event.line, "the send completion lists \(records.count) records but its invocation (line \(operation.line)) sent \(operation.sendValues.count)")
         }
         for (position, record) in records.enumerated()
-        where values.id(of: record.value) != operation.sendValues[position] || partitions.id(of: record.partition) != operation.sendPartitions[position] {
+        where values.name(operation.sendValues[position]) != record.value || partitions.name(operation.sendPartitions[position]) != record.partition {
             throw HistoryError(.invalidSequence, line: event.line, "the send completion's record \(position + 1) (\(record.partition), \"\(record.value)\") is not the one its invocation (line \(operation.line)) sent")
         }
         let reference = Self.reference(event)
@@ -64,16 +64,18 @@ extension HistoryChecker {
     /// nonmonotonic-send and int-nonmonotonic-send: per partition, the records of one producer
     /// land in send order — inside this send, and after the previous acknowledged send.
     private mutating func checkSendOrder(_ records: [SentRecord], operation: InFlightOperation, reference: OperationReference, state: inout ProcessState) {
-        var lastInThisSend: [Int32: SendPosition] = [:]
+        // The last record per partition in this send: a short list, sends have few records.
+        var lastInThisSend: [(partition: Int32, position: SendPosition)] = []
         for (position, record) in records.enumerated() {
             let partition = operation.sendPartitions[position]
             let current = SendPosition(value: operation.sendValues[position], offset: record.offset?.rawValue ?? -1, operation: reference)
-            if let earlier = lastInThisSend[partition] {
-                compareSends(earlier, current, partition: partition, isInternal: true)
-            } else if let earlier = state.lastSends[partition] {
-                compareSends(earlier, current, partition: partition, isInternal: false)
+            if let earlier = lastInThisSend.firstIndex(where: { $0.partition == partition }) {
+                compareSends(lastInThisSend[earlier].position, current, partition: partition, isInternal: true)
+                lastInThisSend[earlier].position = current
+            } else {
+                if let earlier = state.lastSends[partition] { compareSends(earlier, current, partition: partition, isInternal: false) }
+                lastInThisSend.append((partition, current))
             }
-            lastInThisSend[partition] = current
         }
         for (partition, last) in lastInThisSend { state.lastSends[partition] = last }
     }

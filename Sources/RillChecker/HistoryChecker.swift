@@ -19,9 +19,7 @@ public struct HistoryChecker {
     var partitions = PartitionTable()
     /// Every send operation: its completion (or invocation while in flight).
     var sendOperations: [OperationReference] = []
-    var processes: [ProcessID: ProcessState] = [:]
-    /// Processes that crashed, with the line of the crash.
-    var endedProcesses: [ProcessID: Int] = [:]
+    var processes = ProcessTable()
     var collectors: [AnomalyName: FindingCollector] = [:]
     /// Consumer jumps whose verdict needs the whole log: (transition, inside one poll?).
     var skipCandidates: [(transition: Finding.Transition, isInternal: Bool)] = []
@@ -62,21 +60,22 @@ public struct HistoryChecker {
     public mutating func receive(_ event: HistoryEvent) throws(HistoryError) {
         try validateOrder(event)
         statistics.events += 1
-        if let crashLine = endedProcesses[event.process] {
+        let slot = processes.slot(of: event.process)
+        if let crashLine = processes.states[slot].crashLine {
             throw HistoryError(.invalidSequence, line: event.line, "process \(event.process) crashed (line \(crashLine)) and cannot act again; a restarted client needs a new process id")
         }
-        var state = processes.removeValue(forKey: event.process) ?? ProcessState()
+        // The state is moved out while it changes (no copy of its dictionaries) and back after.
+        var state = ProcessState()
+        swap(&state, &processes.states[slot])
+        defer { swap(&state, &processes.states[slot]) }
         if !event.rebalance.isEmpty { try noteRebalance(event, state: &state) }
         if event.function == .crash {
             try receiveCrash(event, state: &state)
-            return
-        }
-        if event.type == .invoke {
+        } else if event.type == .invoke {
             try receiveInvocation(event, state: &state)
         } else {
             try receiveCompletion(event, state: &state)
         }
-        processes[event.process] = state
     }
 
     private mutating func validateOrder(_ event: HistoryEvent) throws(HistoryError) {
@@ -156,7 +155,6 @@ public struct HistoryChecker {
     private mutating func receiveCrash(_ event: HistoryEvent, state: inout ProcessState) throws(HistoryError) {
         if event.type == .invoke {
             try receiveInvocation(event, state: &state)
-            processes[event.process] = state
             return
         }
         guard event.type == .info else {
@@ -167,7 +165,9 @@ public struct HistoryChecker {
             resolveAsUnknown(operation)
         }
         if state.inFlight?.function != .crash { statistics.operations += 1 }
-        endedProcesses[event.process] = event.line
+        // The process ends: only the line of its crash is kept.
+        state = ProcessState()
+        state.crashLine = event.line
     }
 
     /// An operation whose outcome will never be known (crash, end of history).
@@ -211,6 +211,15 @@ public struct HistoryChecker {
         return id
     }
 
+    /// The id of a value read at `offset` of `partition`. Usually the value first observed
+    /// there (by its acknowledgement or an earlier read), found by an array index into the
+    /// partition's log instead of a hash lookup — consumers read offsets in order, so this
+    /// touches memory in order too.
+    mutating func valueID(_ value: String, readAt offset: Int64, in partition: Int32, line: Int) throws(HistoryError) -> Int32 {
+        if let id = partitions[partition].log.value(at: offset), values.name(id) == value { return id }
+        return try valueID(value, line: line)
+    }
+
     mutating func record(_ anomaly: AnomalyName, _ finding: Finding, key: FindingKey) {
         collectors[anomaly, default: FindingCollector(limit: configuration.examplesPerAnomaly)].add(finding, key: key)
     }
@@ -218,6 +227,8 @@ public struct HistoryChecker {
 
 /// A process's state: its operation in flight and, as a consumer, where it is.
 struct ProcessState {
+    /// Set when the process crashed: the line of the crash. It cannot act again.
+    var crashLine: Int?
     var inFlight: InFlightOperation?
     /// Partition → the last record this consumer received there.
     var positions: [Int32: ConsumerPosition] = [:]
@@ -293,4 +304,49 @@ struct EffectsState {
     /// Partition → the next offset stored before any record of it was applied: where the
     /// processor was told to start. Inputs below it are not expected.
     var initialStored: [Int32: Int64] = [:]
+}
+
+/// Processes by id: an open-addressing table from process id to a dense slot, and the states by
+/// slot. (Process ids are arbitrary integers; this avoids hashing each event twice with
+/// `Hasher`.) Slots are never freed: an ended process keeps its crash line, a few bytes.
+struct ProcessTable {
+    private(set) var ids: [ProcessID] = []
+    var states: [ProcessState] = []
+    /// Slot + 1, or 0 for an empty entry; a power of two, at most half full.
+    private var table: [Int32] = Array(repeating: 0, count: 64)
+
+    var count: Int { ids.count }
+
+    /// The slot of `process`, created (with an empty state) when new.
+    mutating func slot(of process: ProcessID) -> Int {
+        let mask = table.count - 1
+        var entry = Self.hash(process) & mask
+        while table[entry] != 0 {
+            let slot = Int(table[entry]) - 1
+            if ids[slot] == process { return slot }
+            entry = (entry + 1) & mask
+        }
+        let slot = ids.count
+        ids.append(process)
+        states.append(ProcessState())
+        table[entry] = Int32(slot + 1)
+        if ids.count * 2 > table.count { grow() }
+        return slot
+    }
+
+    private mutating func grow() {
+        var grown = [Int32](repeating: 0, count: table.count * 2)
+        let mask = grown.count - 1
+        for (slot, process) in ids.enumerated() {
+            var entry = Self.hash(process) & mask
+            while grown[entry] != 0 { entry = (entry + 1) & mask }
+            grown[entry] = Int32(slot + 1)
+        }
+        table = grown
+    }
+
+    private static func hash(_ process: ProcessID) -> Int {
+        let mixed = UInt64(bitPattern: process.rawValue) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed >> 32)
+    }
 }

@@ -60,21 +60,20 @@ public struct HistoryReader: ~Copyable {
     public mutating func next() throws(HistoryError) -> HistoryEvent? {
         while true {
             guard let (lineStart, lineEnd) = try nextLine() else { return nil }
-            let result: Result<HistoryEvent?, HistoryError> = buffer.withUnsafeBufferPointer { all in
-                let line = UnsafeBufferPointer(rebasing: all[lineStart..<lineEnd])
-                if Self.isBlank(line) { return .success(nil) }
-                do {
-                    let json = try JSONParser.parse(line)
-                    return .success(try HistoryEvent(json: json, line: lineNumber))
-                } catch let failure as JSONParser.Failure {
-                    return .failure(HistoryError(.invalidJSON, line: lineNumber, failure.description))
-                } catch let error as HistoryError {
-                    return .failure(error)
+            let line = lineNumber
+            var event: HistoryEvent?
+            var failure: HistoryError?
+            buffer.withUnsafeBufferPointer { all in
+                let bytes = UnsafeBufferPointer(rebasing: all[lineStart..<lineEnd])
+                if Self.isBlank(bytes) { return }
+                do throws(HistoryError) {
+                    event = try HistoryLineDecoder.decode(bytes, line: line)
                 } catch {
-                    return .failure(HistoryError(.invalidJSON, line: lineNumber, "\(error)"))
+                    failure = error
                 }
             }
-            if let event = try result.get() { return event }
+            if let failure { throw failure }
+            if let event { return event }
         }
     }
 

@@ -3,20 +3,26 @@
 ///
 /// Kafka's offsets are dense, so the table is an array cut into pages of `pageSize` slots,
 /// allocated where offsets were observed: memory is proportional to the offsets seen (plus at
-/// most one page per isolated offset), never to the largest offset. After `seal()`, counting
-/// the observed offsets in a range costs O(log pages + pageSize).
+/// most one page per isolated offset), never to the largest offset. Pages are found through a
+/// direct array of page numbers from the first page seen (up to `maximumDirectPages` of them),
+/// and through a dictionary beyond that, so that sequential reads cost an array index. After
+/// `seal()`, counting the observed offsets in a range costs O(log pages + pageSize).
 struct OffsetTable {
     static let pageShift = 9
     static let pageSize = 1 << pageShift
     static let empty: Int32 = -1
+    /// Direct page lookups cover this many pages (256 M offsets) from the first page seen.
+    static let maximumDirectPages = 1 << 19
 
-    /// Page number → index of its first slot in `slots`.
-    private var pageStarts: [Int64: Int] = [:]
+    /// The page number `directPages[0]` stands for (the first page seen).
+    private var basePage: Int64 = -1
+    /// Page number - basePage → index of the page's first slot in `slots`, or -1.
+    private var directPages: [Int] = []
+    /// Pages outside the direct range: page number → index of its first slot.
+    private var farPages: [Int64: Int] = [:]
     private var slots: [Int32] = []
-    /// Occupied slots per page, in `pageStarts` order of allocation.
+    /// Occupied slots per page, in order of allocation.
     private var occupancy: [Int32] = []
-    private var cachedPage: Int64 = -1
-    private var cachedStart = 0
     /// Filled by `seal()`: page numbers in ascending order, their slot starts, and the number
     /// of occupied slots before each page.
     private var sortedPages: [Int64] = []
@@ -25,16 +31,19 @@ struct OffsetTable {
     private(set) var occupiedCount = 0
     private(set) var highestOffset: Int64 = -1
 
+    /// The index of the first slot of `page`, or nil when the page holds nothing.
+    private func start(ofPage page: Int64) -> Int? {
+        let direct = page - basePage
+        if basePage >= 0, direct >= 0, direct < Int64(directPages.count) {
+            let start = directPages[Int(direct)]
+            return start >= 0 ? start : nil
+        }
+        return farPages[page]
+    }
+
     /// The value id first observed at `offset`, or nil.
     func value(at offset: Int64) -> Int32? {
-        let page = offset >> Self.pageShift
-        let start: Int
-        if page == cachedPage {
-            start = cachedStart
-        } else {
-            guard let found = pageStarts[page] else { return nil }
-            start = found
-        }
+        guard offset >= 0, let start = start(ofPage: offset >> Self.pageShift) else { return nil }
         let id = slots[start + Int(offset & Int64(Self.pageSize - 1))]
         return id == Self.empty ? nil : id
     }
@@ -44,19 +53,7 @@ struct OffsetTable {
     mutating func record(_ id: Int32, at offset: Int64) -> Int32? {
         precondition(offset >= 0 && sortedPages.isEmpty, "offsets are non-negative and the table is not sealed")
         let page = offset >> Self.pageShift
-        let start: Int
-        if page == cachedPage {
-            start = cachedStart
-        } else if let found = pageStarts[page] {
-            start = found
-        } else {
-            start = slots.count
-            pageStarts[page] = start
-            slots.append(contentsOf: repeatElement(Self.empty, count: Self.pageSize))
-            occupancy.append(0)
-        }
-        cachedPage = page
-        cachedStart = start
+        let start = start(ofPage: page) ?? allocate(page)
         let slot = start + Int(offset & Int64(Self.pageSize - 1))
         let existing = slots[slot]
         if existing != Self.empty { return existing }
@@ -67,11 +64,31 @@ struct OffsetTable {
         return nil
     }
 
+    private mutating func allocate(_ page: Int64) -> Int {
+        let start = slots.count
+        slots.append(contentsOf: repeatElement(Self.empty, count: Self.pageSize))
+        occupancy.append(0)
+        if basePage < 0 { basePage = page }
+        let direct = page - basePage
+        if direct >= 0, direct < Int64(Self.maximumDirectPages) {
+            if direct >= Int64(directPages.count) {
+                directPages.append(contentsOf: repeatElement(-1, count: Int(direct) + 1 - directPages.count))
+            }
+            directPages[Int(direct)] = start
+        } else {
+            farPages[page] = start
+        }
+        return start
+    }
+
     /// Sorts the pages for range queries. No `record` afterwards.
     mutating func seal() {
-        guard sortedPages.isEmpty, !pageStarts.isEmpty else { return }
-        sortedPages = pageStarts.keys.sorted()
-        sortedStarts = sortedPages.map { pageStarts[$0] ?? 0 }
+        guard sortedPages.isEmpty, !slots.isEmpty else { return }
+        var pages: [(page: Int64, start: Int)] = farPages.map { ($0.key, $0.value) }
+        for (direct, start) in directPages.enumerated() where start >= 0 { pages.append((basePage + Int64(direct), start)) }
+        pages.sort { $0.page < $1.page }
+        sortedPages = pages.map(\.page)
+        sortedStarts = pages.map(\.start)
         occupiedBefore.reserveCapacity(sortedPages.count)
         var total = 0
         for start in sortedStarts {

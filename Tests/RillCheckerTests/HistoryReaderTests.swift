@@ -115,3 +115,24 @@ import Testing
         }
     }
 }
+
+@Suite struct RecordDecodingTests {
+    /// The fast path for `[offset, "value"]` and the general path agree on every shape.
+    @Test(arguments: [
+        (#"[0, "a"]"#, 0, "a"), (#"[42,"v17"]"#, 42, "v17"), (#"[ 7 , "x y" ]"#, 7, "x y"),
+        (#"[123456789012345678, "v"]"#, 123_456_789_012_345_678, "v"), (#"[9223372036854775807, "max"]"#, .max, "max"),
+        (#"[5, "caf\u00e9"]"#, 5, "café"), (#"[5, "tab\there"]"#, 5, "tab\there"), (#"[5, "é"]"#, 5, "é"), (#"[5, 12]"#, 5, "12"),
+        ("[\n5,\t\"v\"\r]", 5, "v"),
+    ] as [(String, Int64, String)])
+    func aReadRecordDecodesAlike(_ record: String, _ offset: Int64, _ value: String) throws {
+        let line = #"{"index": 0, "time": 0, "process": 1, "type": "ok", "f": "poll", "value": [["poll", {"t-0": ["# + record + ", " + record + "]}]]}"
+        let event = try HistoryEvent(jsonLine: line)
+        #expect(event.value == .poll([PartitionRecords(partition: "t-0", records: Array(repeating: ReadRecord(offset: Offset(offset), value: value), count: 2))]))
+    }
+
+    @Test(arguments: [#"[01, "a"]"#, #"[-1, "a"]"#, #"[1, "a"#, #"[1 "a"]"#, #"[1, "a" "b"]"#, #"[1, "a",]"#, #"[1.5, "a"]"#, #"[1, "a\"]"#])
+    func aMalformedReadRecordIsRejected(_ record: String) {
+        let line = #"{"index": 0, "time": 0, "process": 1, "type": "ok", "f": "poll", "value": [["poll", {"t-0": ["# + record + "]}]]}"
+        #expect(throws: HistoryError.self) { try HistoryEvent(jsonLine: line) }
+    }
+}
