@@ -100,6 +100,8 @@ public struct CheckStatistics: Sendable, Equatable {
     public var unknownValuesRead = 0
     /// Operations with an `f` this format does not define.
     public var ignoredOperations = 0
+    /// Events whose time is before an earlier event's (a harness clock problem; noted only).
+    public var timeReversals = 0
 
     /// The statistics as ordered (name, value) pairs, as the verdict lists them.
     public var fields: [(String, Int)] {
@@ -110,7 +112,7 @@ public struct CheckStatistics: Sendable, Equatable {
             ("assigns", assigns), ("subscribes", subscribes), ("commits", commits), ("external-commits", externalCommits),
             ("processes-ok", processesOK), ("records-applied", recordsApplied), ("crashes", crashes),
             ("in-flight-at-end", inFlightAtEnd), ("rebalances", rebalances), ("excused-by-rebalance", excusedByRebalance),
-            ("unknown-values-read", unknownValuesRead), ("ignored-operations", ignoredOperations),
+            ("unknown-values-read", unknownValuesRead), ("ignored-operations", ignoredOperations), ("time-reversals", timeReversals),
         ]
     }
 }

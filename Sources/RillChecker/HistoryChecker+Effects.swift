@@ -54,8 +54,8 @@ extension HistoryChecker {
 
     /// An `ok` commit: to the broker it changes nothing the checker verifies; to the external
     /// store (`"store": "external"`) it sets the stored next offsets.
-    mutating func applyCommit(_ event: HistoryEvent, reference: OperationReference) throws(HistoryError) {
-        guard event.isExternalStore else {
+    mutating func applyCommit(_ event: HistoryEvent, isExternalStore: Bool, reference: OperationReference) throws(HistoryError) {
+        guard isExternalStore else {
             statistics.commits += 1
             return
         }

@@ -147,6 +147,9 @@ extension HistoryChecker {
         if !ignoredFunctions.isEmpty {
             notes.append("\(statistics.ignoredOperations) operation(s) with an f the history format does not define were ignored: \(ignoredFunctions.sorted().joined(separator: ", ")).")
         }
+        if let line = firstTimeReversalLine {
+            notes.append("\(statistics.timeReversals) event(s) have a time before an earlier event's, first at line \(line). Times are only used to locate examples, but the harness's clock or its ordering of events deserves a look.")
+        }
         if configuration.consumerMode == .assign, statistics.subscribes > 0 {
             notes.append("The history subscribes consumers, but it was checked in assign mode, so skips and rewinds across rebalances count as anomalies (rill check --subscribe excuses them).")
         }

@@ -16,6 +16,7 @@ import Testing
         var code: String?
         var found: [String]
         var excused: Int?
+        var notes: Int?
     }
 
     static let directory: URL = {
@@ -37,7 +38,7 @@ import Testing
             )
             return Expectation(
                 file: file, expect: expect, configuration: configuration, line: entry["line"] as? Int, code: entry["code"] as? String,
-                found: entry["found"] as? [String] ?? [], excused: entry["excused"] as? Int
+                found: entry["found"] as? [String] ?? [], excused: entry["excused"] as? Int, notes: entry["notes"] as? Int
             )
         }
     }
@@ -76,6 +77,7 @@ import Testing
         if let excused = expectation.excused {
             #expect(result.statistics.excusedByRebalance == excused)
         }
+        #expect(result.notes.count == expectation.notes ?? 0, "\(expectation.file): \(result.notes)")
     }
 
     @Test(arguments: try FixtureTests.expectations().filter { $0.file.hasPrefix("malformed/") })
