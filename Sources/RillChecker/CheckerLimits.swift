@@ -15,6 +15,9 @@ public enum CheckerLimits {
     public static let maximumSkippedOffsetsListed = 8
     /// Offsets shown on each side of an anomaly in the report's pictures.
     public static let reportWindowRadius: Int64 = 5
+    /// The largest offset a history may name (2^62): far beyond any real log, and small enough
+    /// that offset arithmetic (windows, next offsets) cannot overflow.
+    public static let maximumOffset: Int64 = 1 << 62
     /// Distinct values a history may hold: value ids are 32-bit.
     public static let maximumValues = Int(Int32.max) - 1
     /// Distinct partitions a history may name.

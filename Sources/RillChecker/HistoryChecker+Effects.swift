@@ -34,7 +34,7 @@ extension HistoryChecker {
             let partition = try partitionID(partitionRecords.partition, line: event.line)
             touched.append(partition)
             for record in partitionRecords.records {
-                let offset = record.offset.rawValue
+                let offset = try checkedOffset(record.offset, line: event.line)
                 let value = try valueID(record.value, readAt: offset, in: partition, line: event.line)
                 observe(value, partition: partition, offset: offset, by: reference)
                 markRead(value, partition: partition, offset: offset, by: reference)
@@ -44,7 +44,7 @@ extension HistoryChecker {
         for stored in offsets {
             let partition = try partitionID(stored.partition, line: event.line)
             touched.append(partition)
-            store(stored.offset.rawValue, partition: partition, by: reference)
+            store(try checkedOffset(stored.offset, line: event.line), partition: partition, by: reference)
         }
         var checked: Set<Int32> = []
         for partition in touched where checked.insert(partition).inserted {
@@ -63,7 +63,7 @@ extension HistoryChecker {
         guard case .commit(let offsets) = event.value else { return }
         for stored in offsets {
             let partition = try partitionID(stored.partition, line: event.line)
-            store(stored.offset.rawValue, partition: partition, by: reference)
+            store(try checkedOffset(stored.offset, line: event.line), partition: partition, by: reference)
             checkStoredOffset(partition, by: reference)
         }
     }

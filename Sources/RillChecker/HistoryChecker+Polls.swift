@@ -12,14 +12,15 @@ extension HistoryChecker {
             let isRebalancedNow = !state.rebalancedDuringOperation.isEmpty && state.rebalancedDuringOperation.contains(partition)
             if let position = state.positions[partition] {
                 let transition = Finding.Transition(
-                    partition: partition, from: position.offset, to: records[0].offset.rawValue, previous: position.poll, current: reference
+                    partition: partition, from: position.offset, to: try checkedOffset(records[0].offset, line: line), previous: position.poll,
+                    current: reference
                 )
                 let isExcused = isSubscribeMode && (position.isRebalancedSince || isRebalancedNow)
                 checkTransition(transition, isInternal: false, isExcused: isExcused)
             }
             var previousOffset: Int64 = -1
             for record in records {
-                let offset = record.offset.rawValue
+                let offset = try checkedOffset(record.offset, line: line)
                 let value = try valueID(record.value, readAt: offset, in: partition, line: line)
                 observe(value, partition: partition, offset: offset, by: reference)
                 markRead(value, partition: partition, offset: offset, by: reference)

@@ -44,7 +44,7 @@ extension HistoryChecker {
                 values[value].status = .acknowledged
                 pendingReads.removeValue(forKey: value)
                 if let offset = record.offset {
-                    observe(value, partition: operation.sendPartitions[position], offset: offset.rawValue, by: reference)
+                    observe(value, partition: operation.sendPartitions[position], offset: try checkedOffset(offset, line: event.line), by: reference)
                 }
             }
             checkSendOrder(records, operation: operation, reference: reference, state: &state)

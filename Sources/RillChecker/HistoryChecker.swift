@@ -1,3 +1,5 @@
+import RillFormat
+
 /// Checks a Kafka history (HISTORY-FORMAT.md) for Jepsen's anomalies, one event at a time.
 ///
 /// A sans-IO state machine (STYLE.md rule 1): feed events in file order with `receive(_:)` —
@@ -222,6 +224,15 @@ public struct HistoryChecker {
     mutating func valueID(_ value: String, readAt offset: Int64, in partition: Int32, line: Int) throws(HistoryError) -> Int32 {
         if let id = partitions[partition].log.value(at: offset), values.name(id) == value { return id }
         return try valueID(value, line: line)
+    }
+
+    /// An offset from an event, checked: non-negative and at most `CheckerLimits.maximumOffset`
+    /// (the decoder ensures the first; events built in memory might not).
+    func checkedOffset(_ offset: Offset, line: Int) throws(HistoryError) -> Int64 {
+        guard offset.rawValue >= 0, offset.rawValue <= CheckerLimits.maximumOffset else {
+            throw HistoryError(.invalidField, line: line, "offset \(offset.rawValue) is outside 0…\(CheckerLimits.maximumOffset)")
+        }
+        return offset.rawValue
     }
 
     mutating func record(_ anomaly: AnomalyName, _ finding: Finding, key: FindingKey) {

@@ -149,7 +149,7 @@ extension HistoryGenerator {
         for partition in workers[worker].partitions {
             let position = workers[worker].positions[partition] ?? 0
             let available = log[partition].count - position
-            let count = available > 0 ? Int.random(in: 0...Swift.min(available, configuration.maximumRecordsPerPoll), using: &random) : 0
+            let count = available > 0 ? Int.random(in: 0...Swift.min(available, Swift.max(1, configuration.maximumRecordsPerPoll)), using: &random) : 0
             guard count > 0 || chance(0.2) else { continue }
             let records = (position..<(position + count)).map { ReadRecord(offset: Offset(Int64($0)), value: Self.valueName(log[partition][$0])) }
             result.append(PartitionRecords(partition: Self.partitionName(partition), records: records))
@@ -200,7 +200,7 @@ extension HistoryGenerator {
         var offsets: [(Int, Int)] = []
         for partition in workers[worker].partitions {
             let position = workers[worker].positions[partition] ?? 0
-            let count = Swift.min(log[partition].count - position, Int.random(in: 0...configuration.maximumRecordsPerPoll, using: &random))
+            let count = Swift.min(log[partition].count - position, Int.random(in: 0...Swift.max(1, configuration.maximumRecordsPerPoll), using: &random))
             guard count > 0 else { continue }
             records.append((partition, (position..<(position + count)).map { ($0, log[partition][$0]) }))
             offsets.append((partition, position + count))

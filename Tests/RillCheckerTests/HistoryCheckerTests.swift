@@ -159,6 +159,22 @@ import Testing
         }
     }
 
+    /// Offsets beyond any real log are refused rather than risking overflow in offset arithmetic,
+    /// whether they come from a file or from events built in memory.
+    @Test func anAbsurdOffsetIsRefused() throws {
+        var history = HistoryBuilder()
+        history.assign(1, ["t-0"])
+        history.poll(1, ["t-0": [(Int64.max, "a")]])
+        #expect { try history.check() } throws: { error in
+            (error as? HistoryError)?.code == .invalidField && (error as? HistoryError)?.line == 4
+        }
+        var reader = HistoryReader(text: history.jsonLines)
+        var checker = HistoryChecker()
+        #expect(throws: HistoryError.self) {
+            while let event = try reader.next() { try checker.receive(event) }
+        }
+    }
+
     @Test func verdictIsDeterministicAndParsesAsTheFormatShows() throws {
         var history = HistoryBuilder()
         history.send(3, [("t-0", "a", 0), ("t-0", "b", 1), ("t-1", "c", 0)])
