@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RillFormat", targets: ["RillFormat"]),
         .library(name: "RillStorage", targets: ["RillStorage"]),
         .library(name: "RillProtocol", targets: ["RillProtocol"]),
+        .library(name: "RillChecker", targets: ["RillChecker"]),
     ],
     dependencies: [
         // ByteBuffer is the byte vocabulary of every core module (DESIGN.md).
@@ -58,6 +59,12 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // The history checker (HISTORY-FORMAT.md): pure, reads histories, writes verdicts and reports.
+        .target(
+            name: "RillChecker",
+            dependencies: ["RillFormat"],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "RillBroker",
             dependencies: [
@@ -100,6 +107,7 @@ let package = Package(
                 "RillBroker",
                 "RillClient",
                 "RillProtocol",
+                "RillChecker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -180,6 +188,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        .testTarget(
+            name: "RillCheckerTests",
+            dependencies: [
+                "RillChecker",
+                "RillFormat",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "RillBrokerTests",
