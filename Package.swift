@@ -100,6 +100,7 @@ let package = Package(
             dependencies: [
                 "RillClient",
                 "RillServer",
+                "RillBroker",
                 "RillStorage",
                 "RillFormat",
                 "RillProtocol",

@@ -19,6 +19,6 @@ struct Rill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rill",
         abstract: "A Kafka-compatible commit log, and the harness that measures it and tries to break it.",
-        subcommands: [BrokerCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self, DumpLogCommand.self, PerfCommand.self]
+        subcommands: [BrokerCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self, DumpLogCommand.self, PerfCommand.self, RunCommand.self, CompareCommand.self]
     )
 }
