@@ -26,7 +26,7 @@ public struct ResultWriter {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return root.appendingPathComponent(workload).appendingPathComponent(formatter.string(from: startedAt))
+        return root.appendingPathComponent(directoryName(workload)).appendingPathComponent(formatter.string(from: startedAt))
     }
 
     /// Writes everything; returns the summary it wrote.

@@ -26,7 +26,7 @@ extension NodeReader {
         switch key {
         case "name":
             workload.name = try scalar(key, value)
-            guard !workload.name.isEmpty, !workload.name.contains("/") else { throw error(key, value, "must be non-empty, without '/'") }
+            guard !workload.name.isEmpty else { throw error(key, value, "must not be empty") }
         case "topics": workload.topics = try integer(key, value, in: 1...10_000)
         case "partitionsPerTopic": workload.partitionsPerTopic = try integer(key, value, in: counts)
         case "messageSize": workload.messageSize = try integer(key, value, in: 0...(64 << 20))
