@@ -82,10 +82,10 @@ public struct BenchmarkRunner: Sendable {
         let driver = try await ClientDriver.prepare(workload: workload, bootstrap: bootstrap, runID: runID, deletesTopics: deletesTopics, pool: pool)
         do {
             let output = try await loop.run(driver, subscriptions: workload.subscriptionsPerTopic)
-            await driver.close()
+            _ = await finishes(within: DriverControl.shutdownTimeout) { await driver.close() }
             return output
         } catch {
-            await driver.close()
+            _ = await finishes(within: DriverControl.shutdownTimeout) { await driver.close() }
             throw error
         }
     }

@@ -63,12 +63,16 @@ struct RunCommand: AsyncParsableCommand {
     func runOrReport(cells: [WorkloadCell], options: BenchmarkRunner.Options) async throws -> (RunSummary, URL) {
         let isMatrix = cells.count > 1 || !(cells.first?.parameters.isEmpty ?? true)
         let task = Task { try await BenchmarkRunner(options: options).run(cells, isMatrix: isMatrix) }
-        // Ctrl-C cancels the run, so that embedded brokers are stopped and nothing is left behind.
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { task.cancel() }
-        source.resume()
-        defer { source.cancel() }
+        // Ctrl-C or SIGTERM cancels the run, so that embedded brokers are stopped and nothing is
+        // left behind.
+        let sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { task.cancel() }
+            source.resume()
+            return source
+        }
+        defer { for source in sources { source.cancel() } }
         do {
             return try await task.value
         } catch {

@@ -171,7 +171,19 @@ public final class ClientDriver: MeasuredDriver {
                 let context = ReportContext.pack(intendedMicroseconds: (intended[offset] &- control.start) / 1000,
                                                  delayMicroseconds: (now &- min(now, intended[offset])) / 1000)
                 do {
-                    if try !producer.offer(record, context: context) { try await producer.enqueue(record, context: context) }
+                    if try !producer.offer(record, context: context) {
+                        // The first record learns the topic's partitions (enqueue's slow path);
+                        // after that a refused offer is back-pressure: the driver falls behind
+                        // its schedule (publish delay) and retries, until told to stop.
+                        if sequence + offset == 0 {
+                            try await producer.enqueue(record, context: context)
+                        } else {
+                            while try !producer.offer(record, context: context) {
+                                if control.areProducersStopping { break }
+                                try? await Task.sleep(for: .microseconds(200))
+                            }
+                        }
+                    }
                 } catch {
                     statistics.update { data in
                         data.publishErrors += 1
@@ -183,7 +195,12 @@ public final class ClientDriver: MeasuredDriver {
             sequence += due
             await Task.yield()
         }
-        await producer.close()
+        if !(await finishes(within: DriverControl.shutdownTimeout, { await producer.close() })) {
+            statistics.update { data in
+                data.publishErrors += 1
+                if data.firstError == nil { data.firstError = "producer \(index) did not finish flushing within \(DriverControl.shutdownTimeout) of the end; its unacknowledged records are not counted" }
+            }
+        }
     }
 
     /// Records acknowledgements until the producer is closed.
@@ -260,11 +277,11 @@ public final class ClientDriver: MeasuredDriver {
     /// the topics.
     public func close() async {
         for producer in producers {
-            await producer.close()
+            _ = await finishes(within: DriverControl.shutdownTimeout) { await producer.close() }
             await producer.cluster.close()
         }
         for entry in consumers {
-            await entry.consumer.close()
+            _ = await finishes(within: DriverControl.shutdownTimeout) { await entry.consumer.close() }
             await entry.consumer.cluster.close()
         }
         if deletesTopics, let configuration = try? ClientConfiguration(bootstrapServers: ClientConfiguration.parseServers(bootstrap)) {

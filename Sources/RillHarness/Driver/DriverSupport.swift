@@ -80,6 +80,9 @@ public final class TaskStatistics: @unchecked Sendable {
 /// What the run's controller tells the driver's tasks: the rate, whether consumers are held
 /// back, whether to stop. Read once per chunk of records.
 public final class DriverControl: Sendable {
+    /// Bound on each shutdown step (flushing producers, stopping tasks, closing clients).
+    public static let shutdownTimeout: Duration = .seconds(30)
+
     private let rateBits = Atomic<UInt64>(0)
     private let generationCounter = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
@@ -210,4 +213,23 @@ struct StampedValueWriter {
             values.append(slab.getSlice(at: offset * size, length: size)!)
         }
     }
+}
+
+/// Runs `operation` and waits for it at most `timeout`; true if it finished. On timeout the
+/// operation goes on in its (unstructured) task, which the caller gives up on: used only for
+/// shutdown steps (a producer's final flush, closing clients) that must not hang a run.
+func finishes(within timeout: Duration, _ operation: @escaping @Sendable () async -> Void) async -> Bool {
+    let done = Atomic<Bool>(false)
+    // Owned by nobody once the deadline passes; it ends with the process at the latest.
+    let task = Task {
+        await operation()
+        done.store(true, ordering: .releasing)
+    }
+    let deadline = ContinuousClock.now + timeout
+    while !done.load(ordering: .acquiring) {
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    await task.value
+    return true
 }

@@ -37,21 +37,27 @@ public struct MeasurementLoop {
     public func run(_ driver: some MeasuredDriver, subscriptions: Int) async throws -> ResultWriter.CellOutput {
         let workload = cell.workload
         let control = DriverControl(start: MonotonicClock.now(), rate: workload.producerRate > 0 ? workload.producerRate : workload.rateSearch.initialRate)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await driver.run(control: control) }
-            do {
-                try await waitUntilReady(driver)
-                var state = LoopState(workload: workload, subscriptions: subscriptions)
-                control.startProducing()
-                let output = try await sample(driver, control: control, state: &state)
-                control.stop()
-                try await group.waitForAll()
-                return output
-            } catch {
-                control.stop()
-                group.cancelAll()
-                throw error
+        // The driver's tasks run in a task this loop owns; it waits for them after stopping, but
+        // at most `shutdownTimeout`, so a client that never finishes cannot hang the run.
+        let tasks = Task { await driver.run(control: control) }
+        do {
+            try await waitUntilReady(driver)
+            var state = LoopState(workload: workload, subscriptions: subscriptions)
+            control.startProducing()
+            var output = try await sample(driver, control: control, state: &state)
+            control.stop()
+            if !(await finishes(within: DriverControl.shutdownTimeout, { await tasks.value })) {
+                output.result.notes.append("the driver's tasks did not stop within \(DriverControl.shutdownTimeout) of the end")
             }
+            var late = IntervalData()
+            for statistics in driver.allStatistics { late.add(statistics.take()) }
+            if let error = late.firstError { output.result.notes.append("error: \(error)") }
+            return output
+        } catch {
+            control.stop()
+            tasks.cancel()
+            _ = await finishes(within: DriverControl.shutdownTimeout) { await tasks.value }
+            throw error
         }
     }
 
