@@ -24,7 +24,8 @@ public final class EmbeddedCluster: Sendable {
         var brokers: [BrokerChild] = []
         do {
             for node in 0..<count {
-                var arguments = ["broker", "--data-dir", dataRoot.appendingPathComponent("broker-\(node)").path, "--listen", "127.0.0.1:0", "--node-id", String(node)]
+                var arguments = ["broker", "--data-dir", dataRoot.appendingPathComponent("broker-\(node)").path, "--listen", "127.0.0.1:0", "--node-id", String(node),
+                                 "--stop-when-stdin-closes"]
                 // A benchmark's groups form at once: no waiting for more members to join.
                 var settings = ["group.initial.rebalance.delay.ms": "0"]
                 settings.merge(brokerConfig) { $1 }
@@ -72,13 +73,17 @@ public final class EmbeddedCluster: Sendable {
     }
 }
 
-/// One `rill broker` child process. Standard output is read by a thread of its own (to learn the
+/// One `rill broker` child process, which exits with the harness (its standard input is a pipe
+/// the harness holds; see `--stop-when-stdin-closes`). Standard output is read by a thread of its own (to learn the
 /// address from "rill broker listening on HOST:PORT"); both streams are copied to the log file.
 ///
 /// `@unchecked Sendable`: `process` is configured in `init`, then only used through
 /// `processIdentifier`, `isRunning` and kill(2), which are thread-safe; `state` is locked.
 public final class BrokerChild: @unchecked Sendable {
     private let process = Process()
+    /// The broker's standard input: held open while the harness lives; when the harness exits
+    /// (even killed) the broker reads its end and shuts down (`--stop-when-stdin-closes`).
+    private let lifeline = Pipe()
     private let state = NIOLockedValueBox(State())
     public let logFile: URL
 
@@ -95,7 +100,7 @@ public final class BrokerChild: @unchecked Sendable {
         let logHandle = try FileHandle(forWritingTo: log)
         process.executableURL = executable
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = lifeline
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = logHandle
