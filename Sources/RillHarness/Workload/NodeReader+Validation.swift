@@ -91,7 +91,8 @@ enum ClientSettings {
     }
 
     static func consumer(_ workload: Workload, bootstrap: String, group: String) throws(KafkaClientError) -> ConsumerConfiguration {
-        var properties = ["auto.offset.reset": "earliest"]
+        // A benchmark consumer hands whole fetches over at once: fewer, larger polls.
+        var properties = ["auto.offset.reset": "earliest", "max.poll.records": "10000"]
         properties.merge(workload.consumerConfig) { $1 }
         properties["bootstrap.servers"] = bootstrap
         properties["group.id"] = group
