@@ -57,7 +57,8 @@ public struct BenchmarkRunner: Sendable {
         defer { printer.finish() }
         switch workload.target {
         case .engine:
-            let driver = EngineDriver(workload: workload, directory: FileManager.default.temporaryDirectory.appendingPathComponent("rill-engine-\(UUID().uuidString.prefix(8))"), pool: pool)
+            let parent = workload.dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+            let driver = EngineDriver(workload: workload, directory: parent.appendingPathComponent("rill-engine-\(UUID().uuidString.prefix(8))"), pool: pool)
             var output = try await loop.run(driver, subscriptions: workload.subscriptionsPerTopic)
             if let error = driver.error { output.result.notes.append("the engine stopped early: \(error)") }
             return output
@@ -65,7 +66,8 @@ public struct BenchmarkRunner: Sendable {
             return try await runClients(loop, workload: workload, bootstrap: address, pool: pool, deletesTopics: options.deletesTopics)
         case .embedded:
             let executable = try options.rillExecutable ?? EmbeddedCluster.rillExecutable()
-            let cluster = try await EmbeddedCluster.start(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory)
+            let cluster = try await EmbeddedCluster.start(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory,
+                                                     dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) })
             do {
                 let output = try await runClients(loop, workload: workload, bootstrap: cluster.bootstrap, pool: pool, deletesTopics: false)
                 await cluster.stop()

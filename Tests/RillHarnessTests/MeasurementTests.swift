@@ -106,6 +106,20 @@ import Testing
         }
     }
 
+    /// After an unsustainable step the system drains at half the best sustainable rate before
+    /// the next rate is tried.
+    @Test func recoversBeforeTheNextStep() {
+        var search = RateSearch(settings: RateSearchSettings())
+        #expect(search.observe(.init(targetRate: 10_000, publishedRecords: 10_000, backlogRecords: 0, publishP99Milliseconds: 1)) == .hold)
+        #expect(search.observe(.init(targetRate: 10_000, publishedRecords: 10_000, backlogRecords: 0, publishP99Milliseconds: 1)) == .setRate(20_000))
+        _ = search.observe(.init(targetRate: 20_000, publishedRecords: 12_000, backlogRecords: 50_000, publishP99Milliseconds: 900))
+        #expect(search.observe(.init(targetRate: 20_000, publishedRecords: 12_000, backlogRecords: 90_000, publishP99Milliseconds: 900)) == .setRate(5000))
+        #expect(search.isRecovering)
+        _ = search.observe(.init(targetRate: 5000, publishedRecords: 5000, backlogRecords: 1000, publishP99Milliseconds: 50))
+        #expect(search.observe(.init(targetRate: 5000, publishedRecords: 5000, backlogRecords: 0, publishP99Milliseconds: 5)) == .setRate(14_142))
+        #expect(search.decisions.count == 2)
+    }
+
     @Test func saysWhyARateWasNotSustainable() {
         let (_, search) = simulate(capacity: 50_000)
         let refused = search.decisions.first { !$0.isSustainable }

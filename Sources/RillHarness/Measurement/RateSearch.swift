@@ -6,8 +6,11 @@
 /// under `latencyLimitMs`, and the backlog (published but not yet consumed) ended under
 /// `backlogLimitSeconds` of the rate or shrank during the step. The search doubles the rate while
 /// it is sustainable, then bisects (geometrically) between the best sustainable and the first
-/// unsustainable rate until they are within `precision`. Every step's verdict and reason is
-/// kept in `decisions`, so a report can say how the rate was chosen.
+/// unsustainable rate until they are within `precision`. After an unsustainable step the rate
+/// drops to half the best sustainable one for a step that is not judged, so the next rate starts
+/// from a drained system, not from the queues the overload left behind (so does the measured
+/// phase). Every step's verdict and reason is kept in `decisions`, so a report can say how the
+/// rate was chosen.
 public struct RateSearch: Sendable {
     public struct Observation: Sendable, Equatable {
         /// The rate asked of all producers together (records/s).
@@ -53,6 +56,8 @@ public struct RateSearch: Sendable {
     private var lowestUnsustainable: Double?
     private var step: [Observation] = []
     private var backlogAtStepStart = 0.0
+    /// The rate to try once the recovery step after an unsustainable one is over.
+    private var pendingAfterRecovery: Action?
 
     public init(settings: RateSearchSettings) {
         self.settings = settings
@@ -64,17 +69,37 @@ public struct RateSearch: Sendable {
         guard !isFinished else { return .hold }
         step.append(observation)
         guard Double(step.count) >= settings.stepSeconds.rounded(.up) else { return .hold }
+        if let pending = pendingAfterRecovery {
+            pendingAfterRecovery = nil
+            step = []
+            backlogAtStepStart = observation.backlogRecords
+            if case .setRate(let rate) = pending { currentRate = rate }
+            if case .finished(let rate) = pending {
+                currentRate = rate
+                isFinished = true
+            }
+            return pending
+        }
         let decision = judge(step)
         decisions.append(decision)
         backlogAtStepStart = observation.backlogRecords
         step = []
         if decision.isSustainable {
             highestSustainable = max(highestSustainable ?? 0, decision.rate)
-        } else {
-            lowestUnsustainable = min(lowestUnsustainable ?? .infinity, decision.rate)
+            return next()
         }
-        return next()
+        lowestUnsustainable = min(lowestUnsustainable ?? .infinity, decision.rate)
+        let proposal = next()
+        let recoveryRate = ((highestSustainable ?? decision.rate / 2) / 2).rounded()
+        guard recoveryRate >= 1 else { return proposal }
+        pendingAfterRecovery = proposal
+        if case .finished = proposal { isFinished = false }
+        currentRate = recoveryRate
+        return .setRate(recoveryRate)
     }
+
+    /// Whether the current step only lets the system drain (not judged).
+    public var isRecovering: Bool { pendingAfterRecovery != nil }
 
     private func judge(_ step: [Observation]) -> Decision {
         let rate = currentRate

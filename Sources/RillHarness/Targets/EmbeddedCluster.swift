@@ -17,8 +17,8 @@ public final class EmbeddedCluster: Sendable {
     public var bootstrap: String { brokers.map(\.address).joined(separator: ",") }
 
     /// Starts `count` brokers with `executable` (the `rill` tool) and waits until each listens.
-    public static func start(count: Int, executable: URL, brokerConfig: [String: String], logDirectory: URL) async throws -> EmbeddedCluster {
-        let dataRoot = FileManager.default.temporaryDirectory.appendingPathComponent("rill-embedded-\(UUID().uuidString.prefix(8))")
+    public static func start(count: Int, executable: URL, brokerConfig: [String: String], logDirectory: URL, dataParent: URL? = nil) async throws -> EmbeddedCluster {
+        let dataRoot = (dataParent ?? FileManager.default.temporaryDirectory).appendingPathComponent("rill-embedded-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dataRoot, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         var brokers: [BrokerChild] = []

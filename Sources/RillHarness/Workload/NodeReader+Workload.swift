@@ -61,6 +61,12 @@ extension NodeReader {
         case "drainProducerRate": workload.drainProducerRate = try number(key, value, in: 0...1e9)
         case "rateSearch": workload.rateSearch = try rateSearch(key, value)
         case "stampPayloads": workload.stampPayloads = try boolean(key, value)
+        case "dataDirectory":
+            workload.dataDirectory = try scalar(key, value)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: workload.dataDirectory!, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw error(key, value, "\(workload.dataDirectory!) is not an existing directory")
+            }
         case "checks": try checks(key, value)
         default: throw error(key, value, "unknown field")
         }

@@ -82,6 +82,9 @@ public struct Workload: Sendable, Equatable, Encodable {
     public var consumerConfig: [String: String] = [:]
     /// Broker settings for the embedded target (server.properties names).
     public var brokerConfig: [String: String] = [:]
+    /// Where the embedded brokers' (or the engine's) fresh data directories are made; nil: the
+    /// system's temporary directory. `/dev/shm` measures without the disk.
+    public var dataDirectory: String?
     /// Records per second of all producers together while a backlog drains (the Redpanda fork's
     /// `drainProducerRate`); nil: producers keep `producerRate`.
     public var drainProducerRate: Double?
