@@ -4,10 +4,10 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat librdkafka-dev fio
+APT_PACKAGES := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat librdkafka-dev fio chromium
 PIP_PACKAGES := confluent-kafka kafka-python lz4 python-snappy zstandard
 
-.PHONY: all build release deps test bench stress fixtures fuzz fuzz-smoke fuzz-build clean
+.PHONY: all build release deps test bench bench-storage stress fixtures fuzz fuzz-smoke fuzz-build clean
 
 all: build
 
@@ -31,8 +31,15 @@ release: deps
 test: deps
 	$(SWIFT) test
 
-## bench: the main job on the embedded default (today: the storage engine against fio)
+## bench: the main job: workloads/default.yaml on the embedded target (a broker started by the
+## harness), release build; prints the summary table, results in results/default/<time>/.
+## WORKLOAD=workloads/x.yaml runs another workload the same way.
+WORKLOAD ?= workloads/default.yaml
 bench: release
+	.build/release/rill run $(WORKLOAD)
+
+## bench-storage: the storage engine against fio (sequential append, read, recovery, CRC-32C)
+bench-storage: release
 	scripts/bench-storage.sh
 
 ## stress: the storage model test at depth (200 seeds x 1,500 operations, a few minutes)

@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         // Shrinking property tests for the storage model test.
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // Workload files are YAML (OpenMessaging Benchmark's format); Yams parses them with line
+        // numbers, so a bad field is reported as file:line.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System compression libraries (zlib, lz4, zstd, snappy), installed by `make deps`.
@@ -97,10 +100,30 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The benchmark harness: workloads, driver, targets (embedded brokers, any bootstrap
+        // address, the storage engine), measurements, results, reports and comparisons.
+        .target(
+            name: "RillHarness",
+            dependencies: [
+                "RillClient",
+                "RillServer",
+                "RillBroker",
+                "RillStorage",
+                "RillFormat",
+                "RillProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            exclude: ["README.md"]
+        ),
         .executableTarget(
             name: "rill",
             dependencies: [
                 "CRillSystem",
+                "RillHarness",
                 "RillFormat",
                 "RillStorage",
                 "RillServer",
@@ -145,6 +168,16 @@ let package = Package(
                 "RillNemesis", "RillServer", "RillBroker", "RillClient", "RillProtocol", "RillFormat",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // Depends on "rill" so that `swift test` builds the executable the embedded target starts.
+        .testTarget(
+            name: "RillHarnessTests",
+            dependencies: [
+                "RillHarness",
+                "rill",
+                "RillFormat",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         // Real Kafka clients (kcat, confluent-kafka, kafka-python) against `rill broker` processes.

@@ -23,6 +23,8 @@ struct BrokerCommand: ParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:9092).") var listen: String?
     @Option(name: .customLong("data-dir"), help: "Data directory (default ./data).") var dataDirectory: String?
     @Option(name: .customLong("node-id"), help: "This broker's node id (default 0).") var nodeID: Int32?
+    @Flag(name: .customLong("stop-when-stdin-closes"), help: "Shut down (as on SIGTERM) when standard input reaches its end: a parent that dies takes its brokers with it.")
+    var stopsWhenStandardInputCloses = false
 
     func run() throws {
         let configuration = try makeConfiguration()
@@ -38,6 +40,7 @@ struct BrokerCommand: ParsableCommand {
         let address = server.localAddress.map { "\($0.ipAddress ?? configuration.listenHost):\($0.port ?? configuration.listenPort)" } ?? "?"
         // Unbuffered, so a process waiting on a pipe sees it at once.
         FileHandle.standardOutput.write(Data("rill broker listening on \(address) (node \(configuration.nodeID), data in \(configuration.dataDirectory))\n".utf8))
+        if stopsWhenStandardInputCloses { watchStandardInput() }
         waitForTermination()
         FileHandle.standardError.write(Data("shutting down: syncing and closing every partition\n".utf8))
         try server.stop()
@@ -65,6 +68,21 @@ struct BrokerCommand: ParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }
+    }
+
+    /// Sends this process SIGTERM once standard input ends (the parent holding the pipe exited).
+    func watchStandardInput() {
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+            }
+            kill(getpid(), SIGTERM)
+        }
+        thread.name = "rill-broker-stdin-watch"
+        thread.start()
     }
 
     /// Blocks until SIGTERM or SIGINT.

@@ -1,0 +1,44 @@
+/// One producer's open-loop schedule: the intended send time of each record, fixed in advance
+/// by the rate and never pushed back by a slow send (that is what keeps coordinated omission
+/// out: a stall makes later records late, and their latency counts from when they were due).
+///
+/// Times are nanoseconds on the run's monotonic clock. A rate change starts a new segment at
+/// the time of the change; records of the old segment that were still due are not forgiven.
+public struct RateSchedule: Sendable, Equatable {
+    /// Records per second of this producer; nil: unthrottled (a record is due when it is sent).
+    public private(set) var recordsPerSecond: Double?
+    /// When the current segment starts, and the index of its first record.
+    private var segmentStart: UInt64
+    private var segmentFirstIndex: Int
+    private var nanosecondsPerRecord: Double
+
+    public init(recordsPerSecond: Double?, start: UInt64) {
+        self.recordsPerSecond = recordsPerSecond.flatMap { $0 > 0 ? $0 : nil }
+        segmentStart = start
+        segmentFirstIndex = 0
+        nanosecondsPerRecord = self.recordsPerSecond.map { 1e9 / $0 } ?? 0
+    }
+
+    /// When record `index` is due (nil when unthrottled).
+    public func intendedTime(ofRecord index: Int) -> UInt64? {
+        guard recordsPerSecond != nil else { return nil }
+        return segmentStart &+ UInt64((Double(index - segmentFirstIndex) * nanosecondsPerRecord).rounded(.down))
+    }
+
+    /// How many records from `index` on are due at `now`, at most `limit`.
+    public func dueCount(from index: Int, at now: UInt64, limit: Int) -> Int {
+        guard recordsPerSecond != nil else { return limit }
+        guard now >= segmentStart else { return 0 }
+        let dueThrough = segmentFirstIndex + Int((Double(now - segmentStart) / nanosecondsPerRecord).rounded(.down))
+        return max(0, min(limit, dueThrough - index + 1))
+    }
+
+    /// Continues at `recordsPerSecond` from record `index`, due from `now` on. Records before
+    /// `index` that were due stay late (they are sent with their old intended times).
+    public mutating func change(recordsPerSecond newRate: Double?, fromRecord index: Int, at now: UInt64) {
+        recordsPerSecond = newRate.flatMap { $0 > 0 ? $0 : nil }
+        nanosecondsPerRecord = recordsPerSecond.map { 1e9 / $0 } ?? 0
+        segmentStart = now
+        segmentFirstIndex = index
+    }
+}

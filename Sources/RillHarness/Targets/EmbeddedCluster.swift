@@ -1,0 +1,173 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The embedded target: `rill broker` child processes on 127.0.0.1, each on a free port chosen
+/// by the kernel (`--listen 127.0.0.1:0`) with a fresh data directory, started and waited for
+/// by the harness and stopped (SIGTERM, then SIGKILL after a bound) when the run ends. Their
+/// output goes to `broker-N.log` in the results directory.
+public final class EmbeddedCluster: Sendable {
+    /// Bound on a broker's start-up and on its clean shutdown.
+    public static let startTimeout: Duration = .seconds(30)
+    public static let stopTimeout: Duration = .seconds(30)
+
+    public let brokers: [BrokerChild]
+    public let dataRoot: URL
+
+    /// The broker addresses as a bootstrap list.
+    public var bootstrap: String { brokers.map(\.address).joined(separator: ",") }
+
+    /// Starts `count` brokers with `executable` (the `rill` tool) and waits until each listens.
+    public static func start(count: Int, executable: URL, brokerConfig: [String: String], logDirectory: URL, dataParent: URL? = nil) async throws -> EmbeddedCluster {
+        let dataRoot = (dataParent ?? FileManager.default.temporaryDirectory).appendingPathComponent("rill-embedded-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dataRoot, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+        var brokers: [BrokerChild] = []
+        do {
+            for node in 0..<count {
+                var arguments = ["broker", "--data-dir", dataRoot.appendingPathComponent("broker-\(node)").path, "--listen", "127.0.0.1:0", "--node-id", String(node),
+                                 "--stop-when-stdin-closes"]
+                // A benchmark's groups form at once: no waiting for more members to join.
+                var settings = ["group.initial.rebalance.delay.ms": "0"]
+                settings.merge(brokerConfig) { $1 }
+                for (name, value) in settings.sorted(by: { $0.key < $1.key }) { arguments += ["--override", "\(name)=\(value)"] }
+                let child = try BrokerChild(executable: executable, arguments: arguments, log: logDirectory.appendingPathComponent("broker-\(node).log"))
+                brokers.append(child)
+                try await child.waitUntilListening(timeout: startTimeout)
+            }
+        } catch {
+            for broker in brokers { await broker.stop(timeout: stopTimeout) }
+            try? FileManager.default.removeItem(at: dataRoot)
+            throw error
+        }
+        return EmbeddedCluster(brokers: brokers, dataRoot: dataRoot)
+    }
+
+    private init(brokers: [BrokerChild], dataRoot: URL) {
+        self.brokers = brokers
+        self.dataRoot = dataRoot
+    }
+
+    /// Stops every broker and removes the data directories.
+    public func stop() async {
+        for broker in brokers { await broker.stop(timeout: Self.stopTimeout) }
+        try? FileManager.default.removeItem(at: dataRoot)
+    }
+
+    /// The `rill` executable to start brokers with: `RILL_EXECUTABLE`, else this process's own
+    /// executable when it is `rill` (read from /proc/self/exe, so a relative or PATH-found
+    /// `rill` works), else `rill` beside this executable or on the PATH.
+    public static func rillExecutable(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        if let path = environment["RILL_EXECUTABLE"], !path.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw HarnessError("RILL_EXECUTABLE=\(path) is not an executable file") }
+            return URL(fileURLWithPath: path)
+        }
+        let own = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        if own.lastPathComponent == "rill" { return own }
+        let beside = own.deletingLastPathComponent().appendingPathComponent("rill")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("rill")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw HarnessError("cannot find the rill executable to start brokers with; set RILL_EXECUTABLE")
+    }
+}
+
+/// One `rill broker` child process, which exits with the harness (its standard input is a pipe
+/// the harness holds; see `--stop-when-stdin-closes`). Standard output is read by a thread of its own (to learn the
+/// address from "rill broker listening on HOST:PORT"); both streams are copied to the log file.
+///
+/// `@unchecked Sendable`: `process` is configured in `init`, then only used through
+/// `processIdentifier`, `isRunning` and kill(2), which are thread-safe; `state` is locked.
+public final class BrokerChild: @unchecked Sendable {
+    private let process = Process()
+    /// The broker's standard input: held open while the harness lives; when the harness exits
+    /// (even killed) the broker reads its end and shuts down (`--stop-when-stdin-closes`).
+    private let lifeline = Pipe()
+    private let state = NIOLockedValueBox(State())
+    public let logFile: URL
+
+    struct State {
+        var output = ""
+        var address: String?
+        var exited = false
+        var status: Int32 = 0
+    }
+
+    init(executable: URL, arguments: [String], log: URL) throws {
+        logFile = log
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: log)
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardInput = lifeline
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = logHandle
+        let state = self.state
+        process.terminationHandler = { process in
+            state.withLockedValue { $0.exited = true; $0.status = process.terminationStatus }
+        }
+        do {
+            try process.run()
+        } catch {
+            throw HarnessError("cannot start \(executable.path) \(arguments.joined(separator: " ")): \(error)")
+        }
+        let reader = pipe.fileHandleForReading
+        let thread = Thread {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                logHandle.write(data)
+                let text = String(decoding: data, as: UTF8.self)
+                state.withLockedValue { state in
+                    state.output += text
+                    if state.address == nil, let range = state.output.range(of: "rill broker listening on ") {
+                        let rest = state.output[range.upperBound...]
+                        if let end = rest.firstIndex(where: { $0 == " " || $0 == "\n" }) { state.address = String(rest[..<end]) }
+                    }
+                }
+            }
+        }
+        thread.name = "rill-embedded-broker-output"
+        thread.start()
+    }
+
+    public var address: String { state.withLockedValue { $0.address } ?? "?" }
+
+    /// Returns once the broker prints its address; throws if it exits or takes too long.
+    func waitUntilListening(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let (address, exited, status) = state.withLockedValue { ($0.address, $0.exited, $0.status) }
+            if address != nil { return }
+            if exited {
+                throw HarnessError("the embedded broker exited at start-up (status \(status)); its log: \(logFile.path)\n\(tail(of: logFile))")
+            }
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw HarnessError("the embedded broker did not listen within \(timeout); its log: \(logFile.path)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// SIGTERM (the broker syncs and closes its partitions), SIGKILL after `timeout`.
+    func stop(timeout: Duration) async {
+        guard !state.withLockedValue({ $0.exited }) else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while !state.withLockedValue({ $0.exited }) {
+            if ContinuousClock.now >= deadline {
+                kill(process.processIdentifier, SIGKILL)
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private func tail(of file: URL) -> String {
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(20).joined(separator: "\n")
+    }
+}
