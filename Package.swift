@@ -105,6 +105,7 @@ let package = Package(
         .target(
             name: "RillHarness",
             dependencies: [
+                "RillChecker",
                 "RillClient",
                 "RillServer",
                 "RillBroker",
@@ -175,6 +176,7 @@ let package = Package(
             name: "RillHarnessTests",
             dependencies: [
                 "RillHarness",
+                "RillChecker",
                 "rill",
                 "RillFormat",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -51,8 +51,8 @@ extension CheckResult {
 }
 
 /// Writing JSON text by hand, so key order and formatting are fixed (deterministic output).
-enum JSONText {
-    static func string(_ text: String) -> String {
+public enum JSONText {
+    public static func string(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
@@ -71,7 +71,7 @@ enum JSONText {
         return out + "\""
     }
 
-    static func strings(_ texts: [String]) -> String {
+    public static func strings(_ texts: [String]) -> String {
         "[" + texts.map(string).joined(separator: ", ") + "]"
     }
 

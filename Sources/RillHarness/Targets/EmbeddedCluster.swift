@@ -96,7 +96,7 @@ public final class BrokerChild: @unchecked Sendable {
 
     init(executable: URL, arguments: [String], log: URL) throws {
         logFile = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
         process.executableURL = executable
         process.arguments = arguments
