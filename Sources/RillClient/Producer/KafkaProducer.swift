@@ -194,12 +194,19 @@ public final class KafkaProducer: Sendable {
         return Timestamp(milliseconds: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)
     }
 
+    /// Nanoseconds from now until `deadline` (monotonic), 0 when it has passed. One reading of
+    /// the clock: read twice, it can pass the deadline between the test and the subtraction.
+    static func nanoseconds(until deadline: UInt64) -> Int64 {
+        let now = Self.now()
+        return deadline > now ? Int64(deadline - now) : 0
+    }
+
     private func waitForMemory(until deadline: UInt64) async {
         await withCheckedContinuation { continuation in
             state.withLockedValue { $0.memoryWaiters.append(continuation) }
-            let remaining = deadline > Self.now() ? deadline - Self.now() : 0
+            let remaining = Self.nanoseconds(until: deadline)
             // Wake up at the deadline even if no memory was freed, to report the timeout.
-            timerLoop.scheduleTask(in: .nanoseconds(Int64(remaining))) { [weak self] in self?.wakeMemoryWaiters() }
+            timerLoop.scheduleTask(in: .nanoseconds(remaining)) { [weak self] in self?.wakeMemoryWaiters() }
         }
     }
 
@@ -305,7 +312,7 @@ public final class KafkaProducer: Sendable {
             if let current = state.timerDeadline, current <= deadline { return }
             state.timer?.cancel()
             state.timerDeadline = deadline
-            let delay = deadline > Self.now() ? Int64(deadline - Self.now()) : 0
+            let delay = Self.nanoseconds(until: deadline)
             state.timer = timerLoop.scheduleTask(in: .nanoseconds(delay)) { [weak self] in
                 guard let self else { return }
                 self.state.withLockedValue { $0.timerDeadline = nil }
