@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat librdkafka-dev fio chromium
 PIP_PACKAGES := confluent-kafka kafka-python lz4 python-snappy zstandard
 
-.PHONY: all build release deps test bench bench-storage stress fixtures fuzz fuzz-smoke fuzz-build clean
+.PHONY: all build release deps test bench bench-storage bench-clients bench-groups stress fixtures fuzz fuzz-smoke fuzz-build clean
 
 all: build
 
@@ -41,6 +41,19 @@ bench: release
 ## bench-storage: the storage engine against fio (sequential append, read, recovery, CRC-32C)
 bench-storage: release
 	scripts/bench-storage.sh
+
+## bench-clients: broker and client throughput beside librdkafka's rdkafka_performance (100 B and
+## 1 KiB produce, 1 KiB consume, broker CPU per GB appended); ROUNDS=3 by default
+bench-clients: release
+	scripts/bench-clients.sh
+
+## bench-groups: rebalance time of a group of 3 (clean leave, SIGKILL) and commits/s, with
+## confluent-kafka members, against a broker started for the run
+bench-groups: release
+	@rm -rf /tmp/rill-bench-groups; .build/release/rill broker --data-dir /tmp/rill-bench-groups --listen 127.0.0.1:19492 \
+		--stop-when-stdin-closes < <(exec sleep 600 2>/dev/null) > /tmp/rill-bench-groups.log 2>&1 & \
+	sleep 1; python3 scripts/bench-groups.py --bootstrap 127.0.0.1:19492 --runs $${RUNS:-5}; status=$$?; \
+	pkill -f "data-dir /tmp/rill-bench-groups"; rm -rf /tmp/rill-bench-groups; exit $$status
 
 ## stress: the storage model test at depth (200 seeds x 1,500 operations, a few minutes)
 stress: deps
