@@ -34,6 +34,9 @@ public struct HistoryChecker {
     /// Positions of values observed away from their first offset.
     var extraPositions: [Int32: [Position]] = [:]
     var effects = EffectsState()
+    /// Set when an external store's audit was received, and its row count.
+    var auditedStore = false
+    var storeAuditRows = 0
     var statistics = CheckStatistics()
     var ignoredFunctions: Set<String> = []
     var lastIndex: Int64 = -1
@@ -49,6 +52,16 @@ public struct HistoryChecker {
         var reader = try HistoryReader(path: path)
         var checker = HistoryChecker(configuration: configuration)
         while let event = try reader.next() { try checker.receive(event) }
+        return checker.finish()
+    }
+
+    /// Reads and checks the history at `path` together with the final contents of the
+    /// exactly-once workload's external store.
+    public static func check(path: String, storeAudit: ExternalStoreAudit, configuration: CheckerConfiguration = CheckerConfiguration()) throws(HistoryError) -> CheckResult {
+        var reader = try HistoryReader(path: path)
+        var checker = HistoryChecker(configuration: configuration)
+        while let event = try reader.next() { try checker.receive(event) }
+        try checker.receive(storeAudit)
         return checker.finish()
     }
 
