@@ -88,6 +88,8 @@ public struct ExactlyOnceConsumer: Sendable {
                     try applyInOneTransaction(batches, store: store, consumer: consumer, rebalance: changes.take())
                 } else {
                     try applyRecordsOnly(batches, store: store, rebalance: changes.take())
+                    // The interval runs from the first batch whose offsets are not stored yet.
+                    if pending.isEmpty { lastOffsetStore = .now }
                     for batch in batches { pending[batch.partition] = batch.nextOffset }
                 }
                 if !pending.isEmpty, ContinuousClock.now - lastOffsetStore >= .milliseconds(options.offsetStoreIntervalMilliseconds) {

@@ -1,0 +1,106 @@
+import Foundation
+import NIOConcurrencyHelpers
+import RillChecker
+import RillFormat
+
+/// The exactly-once workload's consumer processes: starts them, records their reports in the
+/// history under their process ids, and is the nemesis that SIGKILLs and restarts them.
+///
+/// A consumer's reports are recorded by its output thread in the order it wrote them; its end
+/// (`onEnd`, after the last line) records the `crash` of a killed consumer, so the crash always
+/// follows everything the consumer reported. A restarted consumer gets a new process id.
+final class ConsumerFleet: Sendable {
+    private struct State {
+        var consumers: [ConsumerProcess] = []
+        var isStopping = false
+        var notes: [String] = []
+    }
+
+    let runner: ExactlyOnceRunner
+    let arguments: [String]
+    let directory: URL
+    let recorder: HistoryRecorder
+    private let state = NIOLockedValueBox(State())
+
+    init(runner: ExactlyOnceRunner, bootstrap: String, topic: String, group: String, storePath: String, directory: URL, recorder: HistoryRecorder) {
+        self.runner = runner
+        self.arguments = runner.consumerArguments(bootstrap: bootstrap, topic: topic, group: group, storePath: storePath)
+        self.directory = directory
+        self.recorder = recorder
+    }
+
+    /// Starts one more consumer process with a new history process id.
+    @discardableResult
+    func start() throws -> ConsumerProcess {
+        let process = recorder.newProcess()
+        let recorder = self.recorder
+        let state = self.state
+        let consumer = try ConsumerProcess(
+            executable: runner.options.rillExecutable, arguments: arguments, historyProcess: process,
+            log: directory.appendingPathComponent("consumer-\(process.rawValue).log"),
+            onLine: { process, line in Self.record(line, process: process, recorder: recorder, state: state) },
+            onEnd: { consumer in Self.ended(consumer, recorder: recorder, state: state) })
+        state.withLockedValue { $0.consumers.append(consumer) }
+        return consumer
+    }
+
+    private static func record(_ line: String, process: ProcessID, recorder: HistoryRecorder, state: NIOLockedValueBox<State>) {
+        guard let event = try? HistoryEvent(jsonLine: line) else {
+            state.withLockedValue { $0.notes.append("process \(process.rawValue) wrote a line that is not a history event: \(line.prefix(200))") }
+            return
+        }
+        recorder.record(process, event.type, event.function, event.value, error: event.error, rebalance: event.rebalance, isExternalStore: event.isExternalStore)
+    }
+
+    private static func ended(_ consumer: ConsumerProcess, recorder: HistoryRecorder, state: NIOLockedValueBox<State>) {
+        let isStopping = state.withLockedValue { $0.isStopping }
+        if consumer.isKilled {
+            recorder.record(consumer.historyProcess, .info, .crash, .none, error: "SIGKILL")
+        } else if !isStopping {
+            recorder.record(consumer.historyProcess, .info, .crash, .none, error: "the consumer process exited on its own")
+            state.withLockedValue { $0.notes.append("consumer process \(consumer.historyProcess.rawValue) exited on its own; see consumer-\(consumer.historyProcess.rawValue).log") }
+        }
+    }
+
+    /// The nemesis: up to `kills` times, after a seeded random gap, picks a live consumer, waits
+    /// (bounded) until it has applied a batch, waits a further random 0–300 ms, SIGKILLs it,
+    /// waits for its reports to drain, and starts a replacement. Stops at `end`. Returns the kills.
+    func killAndRestart(until end: ContinuousClock.Instant) async throws -> Int {
+        let settings = runner.settings
+        var random = SplitMix64(seed: runner.workload.seed ^ 0x6B69_6C6C)
+        var kills = 0
+        while kills < settings.kills {
+            let gap = Double(settings.killIntervalMs) * (0.5 + Double(random.next() % 1_000) / 1_000)
+            try await Task.sleep(until: min(.now + .milliseconds(Int(gap)), end))
+            guard ContinuousClock.now < end else { break }
+            let live = state.withLockedValue { $0.consumers.filter { !$0.isEnded } }
+            guard !live.isEmpty else { break }
+            let target = live[Int(random.next() % UInt64(live.count))]
+            let progressDeadline = min(.now + ExactlyOnceRunner.progressWaitTimeout, end)
+            while target.appliedBatches == 0, ContinuousClock.now < progressDeadline { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(Int(random.next() % 300)))
+            let name = "consumer process \(target.historyProcess.rawValue) (pid \(target.pid))"
+            recorder.recordNemesis(.invoke, fault: "kill", target: name, detail: "SIGKILL after \(target.appliedBatches) applied batch(es)")
+            target.kill()
+            if !(await target.waitUntilEnded(timeout: ExactlyOnceRunner.killDrainTimeout)) {
+                state.withLockedValue { $0.notes.append("\(name) did not close its output within \(ExactlyOnceRunner.killDrainTimeout) of SIGKILL") }
+            }
+            kills += 1
+            let replacement = try start()
+            recorder.recordNemesis(.info, fault: "kill", target: name, detail: "killed; restarted as process \(replacement.historyProcess.rawValue)")
+        }
+        return kills
+    }
+
+    /// Asks every consumer to stop (bounded); returns the run's notes about consumers.
+    func stopAll() async -> [String] {
+        let consumers = state.withLockedValue { state in
+            state.isStopping = true
+            return state.consumers.filter { !$0.isEnded }
+        }
+        for consumer in consumers where !(await consumer.stop(timeout: ExactlyOnceRunner.consumerStopTimeout)) {
+            state.withLockedValue { $0.notes.append("consumer process \(consumer.historyProcess.rawValue) did not stop within \(ExactlyOnceRunner.consumerStopTimeout) and was killed") }
+        }
+        return state.withLockedValue { $0.notes }
+    }
+}
