@@ -207,15 +207,14 @@ public struct ExactlyOnceRunner: Sendable {
 
     /// Reads the store, checks history and store together, writes verdict.json and report.md.
     func audit(directory: URL, recorder: HistoryRecorder, store: ExactlyOnceStore, sends: SendCounts, kills: Int, notes: [String]) throws -> Outcome {
-        let rows = try store.appliedRows().map { ExternalStoreAudit.Row(sequence: $0.seq, partition: $0.partition, offset: $0.offset, value: $0.value) }
-        let audit = ExternalStoreAudit(rows: rows, storedOffsets: try store.storedOffsets(), initialOffset: ExactlyOnceStore.initialOffset)
+        let audit = try store.audit()
         let configuration = CheckerConfiguration(consumerMode: .subscribe, isIdempotenceEnabled: workload.idempotence)
         let result: CheckResult
         do { result = try HistoryChecker.check(path: recorder.path, storeAudit: audit, configuration: configuration) } catch {
             throw HarnessError("the recorded history cannot be checked: \(error)")
         }
         try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
-        let outcome = Outcome(result: result, directory: directory, sends: sends, kills: kills, storeRows: rows.count, notes: notes)
+        let outcome = Outcome(result: result, directory: directory, sends: sends, kills: kills, storeRows: audit.rows.count, notes: notes)
         try Data(report(outcome).utf8).write(to: directory.appendingPathComponent("report.md"))
         return outcome
     }

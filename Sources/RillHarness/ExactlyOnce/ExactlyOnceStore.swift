@@ -1,4 +1,5 @@
 import CSQLite
+import RillChecker
 import Foundation
 
 /// The exactly-once workload's external store: one SQLite database that holds the effects
@@ -288,4 +289,12 @@ public final class ExactlyOnceStore: @unchecked Sendable {
 public struct ExactlyOnceStoreError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension ExactlyOnceStore {
+    /// The store's whole contents as the checker's audit input (`HistoryChecker.receive(_:)`).
+    public func audit() throws(ExactlyOnceStoreError) -> ExternalStoreAudit {
+        let rows = try appliedRows().map { ExternalStoreAudit.Row(sequence: $0.seq, partition: $0.partition, offset: $0.offset, value: $0.value) }
+        return ExternalStoreAudit(rows: rows, storedOffsets: try storedOffsets(), initialOffset: Self.initialOffset)
+    }
 }
