@@ -27,7 +27,7 @@ extension RunCommand {
             throw ExitCode(1)
         }
         print(outcome.result.verdictJSON(), terminator: "")
-        print("sends: \(outcome.sends.ok) ok, \(outcome.sends.failed) failed, \(outcome.sends.unknown) unknown; kills: \(outcome.kills); store rows: \(outcome.storeRows)")
+        print("sends: \(outcome.sends.ok) ok, \(outcome.sends.failed) failed, \(outcome.sends.unknown) unknown; kills: \(outcome.kills); pauses: \(outcome.pauses); store rows: \(outcome.storeRows)")
         for note in outcome.notes { print("note: \(note)") }
         print("verdict: \(outcome.result.isValid ? "valid" : "INVALID"); results: \(directory.path)/ (verdict.json, report.md, history.jsonl, store.sqlite)")
         if !outcome.result.isValid { throw ExitCode(1) }

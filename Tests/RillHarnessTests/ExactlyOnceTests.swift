@@ -7,7 +7,7 @@ import Testing
 /// processes (`rill exactly-once-consumer`) started by the harness, consumers SIGKILLed and
 /// restarted, history and store.sqlite checked together. Short runs (about ten seconds each).
 @Suite(.serialized) struct ExactlyOnceTests {
-    static func workload(mode: String, kills: Int, seconds: Int) -> String {
+    static func workload(mode: String, kills: Int, pauses: Int = 0, seconds: Int) -> String {
         """
         name: eos-test
         partitionsPerTopic: 4
@@ -19,6 +19,7 @@ import Testing
           consumers: 2
           mode: \(mode)
           kills: \(kills)
+          pauses: \(pauses)
           killIntervalMs: 1000
           maxPollRecords: 20
           sessionTimeoutMs: 1500
@@ -30,16 +31,18 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("rill-\(name)-\(UUID().uuidString.prefix(8))")
     }
 
-    /// Consumers killed mid-run (before, during or after their SQLite transactions) lose and
+    /// Consumers killed mid-run (before, during or after their SQLite transactions) or paused
+    /// until the group gives their partitions away (zombies, fenced by the store) lose and
     /// duplicate nothing: every acknowledged send is in the store exactly once, in order.
     @Test(.timeLimit(.minutes(2))) func transactionalConsumersSurviveKills() async throws {
         let directory = Self.temporaryDirectory("eos-valid")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let cell = try #require(try WorkloadParser().parse(Self.workload(mode: "transactional", kills: 3, seconds: 6), file: "test.yaml").first)
+        let cell = try #require(try WorkloadParser().parse(Self.workload(mode: "transactional", kills: 2, pauses: 1, seconds: 8), file: "test.yaml").first)
         let runner = try ExactlyOnceRunner(workload: cell.workload, options: .init(outputDirectory: directory, rillExecutable: try RunTests.rillExecutable(), log: { _ in }))
         let outcome = try await runner.run()
         #expect(outcome.result.isValid, "\(outcome.result.verdictJSON())")
         #expect(outcome.kills >= 1)
+        #expect(outcome.pauses <= 1)
         #expect(outcome.result.statistics.crashes == outcome.kills)
         #expect(outcome.sends.ok > 100)
         #expect(outcome.storeRows >= outcome.sends.ok && outcome.storeRows <= outcome.sends.ok + outcome.sends.unknown)

@@ -62,34 +62,62 @@ final class ConsumerFleet: Sendable {
         }
     }
 
-    /// The nemesis: up to `kills` times, after a seeded random gap, picks a live consumer, waits
-    /// (bounded) until it has applied a batch, waits a further random 0–300 ms, SIGKILLs it,
-    /// waits for its reports to drain, and starts a replacement. Stops at `end`. Returns the kills.
-    func killAndRestart(until end: ContinuousClock.Instant) async throws -> Int {
+    /// What the nemesis did.
+    struct FaultCounts: Sendable {
+        var kills = 0
+        var pauses = 0
+    }
+
+    /// The nemesis: `kills` SIGKILLs and `pauses` SIGSTOP/SIGCONT pauses in a seeded random
+    /// order, each after a seeded random gap (half to one and a half times `killIntervalMs`).
+    /// Each picks a live consumer, waits (bounded) until it has applied a batch, waits a further
+    /// random 0–300 ms, then applies the fault. A killed consumer's reports are drained, then a
+    /// replacement starts; a paused one is resumed after `pauseMs`. Stops at `end`.
+    func runNemesis(until end: ContinuousClock.Instant) async throws -> FaultCounts {
         let settings = runner.settings
         var random = SplitMix64(seed: runner.workload.seed ^ 0x6B69_6C6C)
-        var kills = 0
-        while kills < settings.kills {
+        var done = FaultCounts()
+        while done.kills < settings.kills || done.pauses < settings.pauses {
             let gap = Double(settings.killIntervalMs) * (0.5 + Double(random.next() % 1_000) / 1_000)
             try await Task.sleep(until: min(.now + .milliseconds(Int(gap)), end))
             guard ContinuousClock.now < end else { break }
+            let remainingKills = settings.kills - done.kills, remainingPauses = settings.pauses - done.pauses
+            let isKill = Int(random.next() % UInt64(remainingKills + remainingPauses)) < remainingKills
             let live = state.withLockedValue { $0.consumers.filter { !$0.isEnded } }
             guard !live.isEmpty else { break }
             let target = live[Int(random.next() % UInt64(live.count))]
             let progressDeadline = min(.now + ExactlyOnceRunner.progressWaitTimeout, end)
             while target.appliedBatches == 0, ContinuousClock.now < progressDeadline { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(Int(random.next() % 300)))
-            let name = "consumer process \(target.historyProcess.rawValue) (pid \(target.pid))"
-            recorder.recordNemesis(.invoke, fault: "kill", target: name, detail: "SIGKILL after \(target.appliedBatches) applied batch(es)")
-            target.kill()
-            if !(await target.waitUntilEnded(timeout: ExactlyOnceRunner.killDrainTimeout)) {
-                state.withLockedValue { $0.notes.append("\(name) did not close its output within \(ExactlyOnceRunner.killDrainTimeout) of SIGKILL") }
+            if isKill {
+                try await kill(target)
+                done.kills += 1
+            } else {
+                await pause(target, for: .milliseconds(settings.effectivePauseMs))
+                done.pauses += 1
             }
-            kills += 1
-            let replacement = try start()
-            recorder.recordNemesis(.info, fault: "kill", target: name, detail: "killed; restarted as process \(replacement.historyProcess.rawValue)")
         }
-        return kills
+        return done
+    }
+
+    private func kill(_ target: ConsumerProcess) async throws {
+        let name = "consumer process \(target.historyProcess.rawValue) (pid \(target.pid))"
+        recorder.recordNemesis(.invoke, fault: "kill", target: name, detail: "SIGKILL after \(target.appliedBatches) applied batch(es)")
+        target.kill()
+        if !(await target.waitUntilEnded(timeout: ExactlyOnceRunner.killDrainTimeout)) {
+            state.withLockedValue { $0.notes.append("\(name) did not close its output within \(ExactlyOnceRunner.killDrainTimeout) of SIGKILL") }
+        }
+        let replacement = try start()
+        recorder.recordNemesis(.info, fault: "kill", target: name, detail: "killed; restarted as process \(replacement.historyProcess.rawValue)")
+    }
+
+    private func pause(_ target: ConsumerProcess, for duration: Duration) async {
+        let name = "consumer process \(target.historyProcess.rawValue) (pid \(target.pid))"
+        recorder.recordNemesis(.invoke, fault: "pause", target: name, detail: "SIGSTOP for \(duration)")
+        target.pause()
+        try? await Task.sleep(for: duration)
+        target.resume()
+        recorder.recordNemesis(.info, fault: "pause", target: name, detail: "SIGCONT: resumed")
     }
 
     /// Asks every consumer to stop (bounded); returns the run's notes about consumers.

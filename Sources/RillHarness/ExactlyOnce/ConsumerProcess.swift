@@ -81,6 +81,13 @@ final class ConsumerProcess: @unchecked Sendable {
         Foundation.kill(process.processIdentifier, SIGKILL)
     }
 
+    /// SIGSTOP: the consumer freezes mid-whatever (a GC pause, a stalled VM) and, held longer
+    /// than its session timeout, becomes a zombie whose partitions move to other members.
+    func pause() { Foundation.kill(process.processIdentifier, SIGSTOP) }
+
+    /// SIGCONT: the zombie wakes up, possibly holding a batch it polled before.
+    func resume() { Foundation.kill(process.processIdentifier, SIGCONT) }
+
     /// Returns once the output reached its end (true) or `timeout` passed (false).
     func waitUntilEnded(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout

@@ -33,6 +33,7 @@ public struct ExactlyOnceRunner: Sendable {
         public var directory: URL
         public var sends: SendCounts
         public var kills: Int
+        public var pauses: Int
         public var storeRows: Int
         public var notes: [String]
     }
@@ -96,17 +97,17 @@ public struct ExactlyOnceRunner: Sendable {
         let recorder = try HistoryRecorder(path: directory.appendingPathComponent("history.jsonl").path)
         let fleet = ConsumerFleet(runner: self, bootstrap: bootstrap, topic: topic, group: "eos-group-\(runID)", storePath: storePath,
                                   directory: directory, recorder: recorder)
-        options.log("exactly-once: topic \(topic), \(workload.partitionsPerTopic) partitions, \(settings.consumers) consumers (\(settings.mode.rawValue)), \(settings.kills) kills\n")
+        options.log("exactly-once: topic \(topic), \(workload.partitionsPerTopic) partitions, \(settings.consumers) consumers (\(settings.mode.rawValue)), \(settings.kills) kills, \(settings.pauses) pauses\n")
         var notes: [String] = []
         let sends: SendCounts
-        let kills: Int
+        let faults: ConsumerFleet.FaultCounts
         do {
             for _ in 0..<settings.consumers { try fleet.start() }
             let end = ContinuousClock.now + .seconds(workload.measuredSeconds)
             async let producing = produce(bootstrap: bootstrap, topic: topic, recorder: recorder, until: end)
-            async let killing = fleet.killAndRestart(until: end)
+            async let nemesis = fleet.runNemesis(until: end)
             sends = try await producing
-            kills = try await killing
+            faults = try await nemesis
             notes += try await waitForCatchUp(admin: admin, topic: topic, store: store)
             notes += await fleet.stopAll()
         } catch {
@@ -115,7 +116,7 @@ public struct ExactlyOnceRunner: Sendable {
             throw error
         }
         try recorder.close()
-        return try audit(directory: directory, recorder: recorder, store: store, sends: sends, kills: kills, notes: notes)
+        return try audit(directory: directory, recorder: recorder, store: store, sends: sends, faults: faults, notes: notes)
     }
 
     // MARK: Producers
@@ -206,7 +207,7 @@ public struct ExactlyOnceRunner: Sendable {
     }
 
     /// Reads the store, checks history and store together, writes verdict.json and report.md.
-    func audit(directory: URL, recorder: HistoryRecorder, store: ExactlyOnceStore, sends: SendCounts, kills: Int, notes: [String]) throws -> Outcome {
+    func audit(directory: URL, recorder: HistoryRecorder, store: ExactlyOnceStore, sends: SendCounts, faults: ConsumerFleet.FaultCounts, notes: [String]) throws -> Outcome {
         let audit = try store.audit()
         let configuration = CheckerConfiguration(consumerMode: .subscribe, isIdempotenceEnabled: workload.idempotence)
         let result: CheckResult
@@ -214,7 +215,7 @@ public struct ExactlyOnceRunner: Sendable {
             throw HarnessError("the recorded history cannot be checked: \(error)")
         }
         try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
-        let outcome = Outcome(result: result, directory: directory, sends: sends, kills: kills, storeRows: audit.rows.count, notes: notes)
+        let outcome = Outcome(result: result, directory: directory, sends: sends, kills: faults.kills, pauses: faults.pauses, storeRows: audit.rows.count, notes: notes)
         try Data(report(outcome).utf8).write(to: directory.appendingPathComponent("report.md"))
         return outcome
     }
@@ -223,7 +224,7 @@ public struct ExactlyOnceRunner: Sendable {
         var text = """
             # Exactly-once: \(workload.name)
 
-            Consumers: \(settings.consumers) processes, mode `\(settings.mode.rawValue)`; kills: \(outcome.kills) (SIGKILL, then a restart); \
+            Consumers: \(settings.consumers) processes, mode `\(settings.mode.rawValue)`; kills: \(outcome.kills) (SIGKILL, then a restart); pauses: \(outcome.pauses) (SIGSTOP, SIGCONT after \(settings.effectivePauseMs) ms); \
             seed \(workload.seed).
             Sends: \(outcome.sends.ok) acknowledged, \(outcome.sends.failed) failed, \(outcome.sends.unknown) unknown.
             Store: \(outcome.storeRows) applied rows in `store.sqlite` (audit it: `sqlite3 store.sqlite 'SELECT * FROM offsets'`).

@@ -10,7 +10,13 @@ public struct ExactlyOnceSettings: Sendable, Equatable, Encodable {
     public var mode = ExactlyOnceConsumer.Mode.transactional
     /// SIGKILLs of consumer processes during the run (each followed by a restart), at most.
     public var kills = 3
-    /// Mean time between kills; each gap is drawn uniformly from half to one and a half times it.
+    /// SIGSTOP pauses of consumer processes (each resumed after `pauseMs`), at most: a paused
+    /// consumer outlives its session, its partitions move, and it wakes up as a zombie that the
+    /// store's fence must stop.
+    public var pauses = 0
+    /// How long a pause lasts; 0: twice `sessionTimeoutMs` plus half a second.
+    public var pauseMs = 0
+    /// Mean time between faults (kills and pauses); each gap is drawn uniformly from half to one and a half times it.
     public var killIntervalMs = 1_500
     /// `max.poll.records`: the most records one transaction applies.
     public var maxPollRecords = 50
@@ -23,7 +29,10 @@ public struct ExactlyOnceSettings: Sendable, Equatable, Encodable {
 
     public init() {}
 
+    /// The pause in force: long enough for the group to drop the paused member.
+    public var effectivePauseMs: Int { pauseMs > 0 ? pauseMs : 2 * sessionTimeoutMs + 500 }
+
     /// Field names, for the workload reader.
-    static let fieldNames = ["consumers", "mode", "kills", "killIntervalMs", "maxPollRecords", "sessionTimeoutMs", "offsetStoreIntervalMs",
+    static let fieldNames = ["consumers", "mode", "kills", "pauses", "pauseMs", "killIntervalMs", "maxPollRecords", "sessionTimeoutMs", "offsetStoreIntervalMs",
                              "catchUpTimeoutSeconds"]
 }

@@ -12,6 +12,8 @@ extension NodeReader {
             case "consumers": settings.consumers = try integer(field, node, in: 1...64)
             case "mode": settings.mode = try choice(field, node, ExactlyOnceConsumer.Mode.self)
             case "kills": settings.kills = try integer(field, node, in: 0...10_000)
+            case "pauses": settings.pauses = try integer(field, node, in: 0...10_000)
+            case "pauseMs": settings.pauseMs = try integer(field, node, in: 0...3_600_000)
             case "killIntervalMs": settings.killIntervalMs = try integer(field, node, in: 1...3_600_000)
             case "maxPollRecords": settings.maxPollRecords = try integer(field, node, in: 1...100_000)
             case "sessionTimeoutMs": settings.sessionTimeoutMs = try integer(field, node, in: 100...3_600_000)
