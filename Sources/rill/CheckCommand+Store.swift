@@ -12,7 +12,7 @@ extension CheckCommand {
             throw ExitCode(2)
         }
         do {
-            let store = try ExactlyOnceStore(path: path)
+            let store = try ExactlyOnceStore(path: path, isReadOnly: true)
             defer { store.close() }
             return try store.audit()
         } catch {

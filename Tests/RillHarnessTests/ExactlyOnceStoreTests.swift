@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import RillChecker
 import RillHarness
 import Testing
 
@@ -85,5 +86,17 @@ import Testing
         #expect(try store.appliedRows().count == 1)
         try store.storeOffsets(["t-0": 1])
         #expect(try store.storedOffsets() == ["t-0": 1])
+    }
+
+    /// An audit opens the store read-only: it reads everything and can change nothing.
+    @Test func readOnlyStoreReadsButRefusesWrites() throws {
+        let (store, directory) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try store.apply([.init(partition: "t-0", records: [(0, "v0")])]) == .applied)
+        let audit = try ExactlyOnceStore(path: store.path, isReadOnly: true)
+        #expect(try audit.audit().rows.map(\.value) == ["v0"])
+        #expect(try audit.audit().storedOffsets == ["t-0": 1])
+        #expect(throws: ExactlyOnceStoreError.self) { try audit.apply([.init(partition: "t-0", records: [(1, "v1")])]) }
+        #expect(throws: ExactlyOnceStoreError.self) { try ExactlyOnceStore(path: directory.appendingPathComponent("absent.sqlite").path, isReadOnly: true) }
     }
 }

@@ -52,6 +52,8 @@ import Testing
         for file in ["history.jsonl", "verdict.json", "report.md"] {
             #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
         }
+        let history = directory.appendingPathComponent("history.jsonl").path
+        #expect(try Self.rill(["check", history, "--subscribe", "--store", store.path]) == 0)
     }
 
     /// BUILT TO FAIL: records and offsets in two transactions, killed between them. The
@@ -79,8 +81,27 @@ import Testing
         #expect(verdict.contains("\"valid\": false"))
         #expect(verdict.contains("\"duplicate-effect\""))
         // The double application is in the store itself, not only in the history.
-        let rows = try ExactlyOnceStore(path: results.appendingPathComponent(ExactlyOnceStore.fileName).path).appliedRows()
+        let storePath = results.appendingPathComponent(ExactlyOnceStore.fileName).path
+        let rows = try ExactlyOnceStore(path: storePath, isReadOnly: true).appliedRows()
         #expect(Set(rows.map(\.value)).count < rows.count)
+        // `rill check` reproduces the verdict from the results directory.
+        let history = results.appendingPathComponent("history.jsonl").path
+        #expect(try Self.rill(["check", history, "--subscribe", "--store", storePath]) == 1)
+    }
+
+    /// Runs `rill` with `arguments` (bounded); returns its exit status.
+    static func rill(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = try RunTests.rillExecutable()
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     /// The shipped workload parses into the exactly-once settings it documents.

@@ -88,14 +88,24 @@ public struct ExactlyOnceRunner: Sendable {
         let runID = String(idSource.next() % 0xFFFFFF, radix: 16)
         let topic = "eos-\(runID)"
         let admin = KafkaAdmin(configuration: try ClientConfiguration(properties: ["bootstrap.servers": bootstrap]))
-        defer { Task { await admin.close() } }
+        do {
+            let outcome = try await run(bootstrap: bootstrap, topic: topic, admin: admin, directory: directory)
+            await admin.close()
+            return outcome
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+
+    private func run(bootstrap: String, topic: String, admin: KafkaAdmin, directory: URL) async throws -> Outcome {
         try await admin.createTopic(.init(name: topic, partitionCount: Int32(workload.partitionsPerTopic), replicationFactor: Int16(workload.replicationFactor)))
         let storePath = directory.appendingPathComponent(ExactlyOnceStore.fileName).path
         try? FileManager.default.removeItem(atPath: storePath)
         let store = try ExactlyOnceStore(path: storePath)
         defer { store.close() }
         let recorder = try HistoryRecorder(path: directory.appendingPathComponent("history.jsonl").path)
-        let fleet = ConsumerFleet(runner: self, bootstrap: bootstrap, topic: topic, group: "eos-group-\(runID)", storePath: storePath,
+        let fleet = ConsumerFleet(runner: self, bootstrap: bootstrap, topic: topic, group: "\(topic)-group", storePath: storePath,
                                   directory: directory, recorder: recorder)
         options.log("exactly-once: topic \(topic), \(workload.partitionsPerTopic) partitions, \(settings.consumers) consumers (\(settings.mode.rawValue)), \(settings.kills) kills, \(settings.pauses) pauses\n")
         var notes: [String] = []

@@ -84,11 +84,13 @@ public final class ExactlyOnceStore: @unchecked Sendable {
     private var database: OpaquePointer?
 
     /// Opens (creating when absent) the store at `path`, sets WAL and `synchronous=FULL` and
-    /// creates the tables.
-    public init(path: String) throws(ExactlyOnceStoreError) {
+    /// creates the tables. `isReadOnly` opens an existing store for an audit: nothing is changed
+    /// (the write methods then throw).
+    public init(path: String, isReadOnly: Bool = false) throws(ExactlyOnceStoreError) {
         self.path = path
         var handle: OpaquePointer?
-        let status = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
+        let flags = isReadOnly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(handle)
@@ -96,6 +98,7 @@ public final class ExactlyOnceStore: @unchecked Sendable {
         }
         database = handle
         sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
+        if isReadOnly { return }
         do throws(ExactlyOnceStoreError) {
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=FULL")
