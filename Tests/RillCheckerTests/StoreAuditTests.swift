@@ -78,3 +78,44 @@ import Testing
         #expect(result.anomalies[.missingEffect] == nil)
     }
 }
+
+/// out-of-order-effect from the history alone is judged in real time: only an effect whose
+/// `ok` came before the other operation was invoked certainly came first. A processor paused
+/// between its COMMIT and its report is concurrent with its successor, not out of order.
+@Suite struct EffectOrderTests {
+    func events(concurrent: Bool) -> [HistoryEvent] {
+        var events: [HistoryEvent] = []
+        func add(_ process: Int64, _ type: EventType, _ function: OperationFunction, _ value: OperationValue) {
+            events.append(HistoryEvent(index: Int64(events.count), time: Int64(events.count), process: ProcessID(process), type: type, function: function, value: value))
+        }
+        let values = (0..<4).map { SentRecord(partition: "t-0", value: "v\($0)") }
+        add(0, .invoke, .send, .send(values))
+        add(0, .ok, .send, .send(values.enumerated().map { SentRecord(partition: "t-0", value: $0.element.value, offset: Offset(Int64($0.offset))) }))
+        func batch(_ offsets: ClosedRange<Int64>) -> [PartitionRecords] {
+            [PartitionRecords(partition: "t-0", records: offsets.map { ReadRecord(offset: Offset($0), value: "v\($0)") })]
+        }
+        let early = batch(0...1), late = batch(2...3)
+        if concurrent {
+            add(1, .invoke, .process, .process(records: early, offsets: []))
+            add(2, .invoke, .process, .process(records: late, offsets: []))
+            add(2, .ok, .process, .process(records: late, offsets: [PartitionOffset(partition: "t-0", offset: Offset(4))]))
+            add(1, .ok, .process, .process(records: early, offsets: [PartitionOffset(partition: "t-0", offset: Offset(2))]))
+        } else {
+            add(2, .invoke, .process, .process(records: late, offsets: []))
+            add(2, .ok, .process, .process(records: late, offsets: [PartitionOffset(partition: "t-0", offset: Offset(4))]))
+            add(1, .invoke, .process, .process(records: early, offsets: []))
+            add(1, .ok, .process, .process(records: early, offsets: [PartitionOffset(partition: "t-0", offset: Offset(2))]))
+        }
+        return events
+    }
+
+    @Test func concurrentProcessesAreNotOutOfOrder() throws {
+        let result = try HistoryChecker.check(events(concurrent: true), configuration: CheckerConfiguration(consumerMode: .subscribe))
+        #expect(result.anomalies[.outOfOrderEffect] == nil, "\(result.anomalies)")
+    }
+
+    @Test func sequentialProcessesOutOfOrderAreFound() throws {
+        let result = try HistoryChecker.check(events(concurrent: false), configuration: CheckerConfiguration(consumerMode: .subscribe))
+        #expect(result.anomalies[.outOfOrderEffect]?.count == 2)
+    }
+}
