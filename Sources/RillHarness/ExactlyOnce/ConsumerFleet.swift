@@ -14,7 +14,12 @@ final class ConsumerFleet: Sendable {
         var consumers: [ConsumerProcess] = []
         var isStopping = false
         var notes: [String] = []
+        var unexpectedRestarts = 0
     }
+
+    /// Consumers that exit on their own (not killed, not asked to stop) are replaced at most
+    /// this many times in a run.
+    static let maximumUnexpectedRestarts = 20
 
     let runner: ExactlyOnceRunner
     let arguments: [String]
@@ -39,7 +44,7 @@ final class ConsumerFleet: Sendable {
             executable: runner.options.rillExecutable, arguments: arguments, historyProcess: process,
             log: directory.appendingPathComponent("consumer-\(process.rawValue).log"),
             onLine: { process, line in Self.record(line, process: process, recorder: recorder, state: state) },
-            onEnd: { consumer in Self.ended(consumer, recorder: recorder, state: state) })
+            onEnd: { [weak self] consumer in self?.ended(consumer) })
         state.withLockedValue { $0.consumers.append(consumer) }
         return consumer
     }
@@ -52,14 +57,25 @@ final class ConsumerFleet: Sendable {
         recorder.record(process, event.type, event.function, event.value, error: event.error, rebalance: event.rebalance, isExternalStore: event.isExternalStore)
     }
 
-    private static func ended(_ consumer: ConsumerProcess, recorder: HistoryRecorder, state: NIOLockedValueBox<State>) {
-        let isStopping = state.withLockedValue { $0.isStopping }
+    /// A consumer's output ended (after its last report): a killed one crashed; one that exited
+    /// on its own while the run goes on crashed too, and is replaced (bounded).
+    private func ended(_ consumer: ConsumerProcess) {
+        let (isStopping, mayRestart) = state.withLockedValue { state in
+            (state.isStopping, state.unexpectedRestarts < Self.maximumUnexpectedRestarts)
+        }
         if consumer.isKilled {
             recorder.record(consumer.historyProcess, .info, .crash, .none, error: "SIGKILL")
-        } else if !isStopping {
-            recorder.record(consumer.historyProcess, .info, .crash, .none, error: "the consumer process exited on its own")
-            state.withLockedValue { $0.notes.append("consumer process \(consumer.historyProcess.rawValue) exited on its own; see consumer-\(consumer.historyProcess.rawValue).log") }
+            return
         }
+        guard !isStopping else { return }
+        let name = "consumer process \(consumer.historyProcess.rawValue)"
+        recorder.record(consumer.historyProcess, .info, .crash, .none, error: "the consumer process exited on its own")
+        var note = "\(name) exited on its own (see consumer-\(consumer.historyProcess.rawValue).log)"
+        if mayRestart, let replacement = try? start() {
+            note += "; restarted as process \(replacement.historyProcess.rawValue)"
+            state.withLockedValue { $0.unexpectedRestarts += 1 }
+        }
+        state.withLockedValue { $0.notes.append(note) }
     }
 
     /// What the nemesis did.

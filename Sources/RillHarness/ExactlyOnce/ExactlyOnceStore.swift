@@ -28,8 +28,9 @@ public final class ExactlyOnceStore: @unchecked Sendable {
     /// The next offset of a partition the store has never stored an offset for: the start of
     /// the log of a fresh topic.
     public static let initialOffset: Int64 = 0
-    /// How long a writer waits for another process's transaction to finish.
-    public static let busyTimeoutMilliseconds: Int32 = 10_000
+    /// How long a writer waits for another process's transaction to finish (longer than the
+    /// workload's pauses of a consumer that holds the write lock).
+    public static let busyTimeoutMilliseconds: Int32 = 60_000
     /// The file name the workload keeps in its results directory.
     public static let fileName = "store.sqlite"
 
