@@ -101,7 +101,7 @@ public struct ExactlyOnceRunner: Sendable {
     private func run(bootstrap: String, topic: String, admin: KafkaAdmin, directory: URL) async throws -> Outcome {
         try await admin.createTopic(.init(name: topic, partitionCount: Int32(workload.partitionsPerTopic), replicationFactor: Int16(workload.replicationFactor)))
         let storePath = directory.appendingPathComponent(ExactlyOnceStore.fileName).path
-        try? FileManager.default.removeItem(atPath: storePath)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
         let store = try ExactlyOnceStore(path: storePath)
         defer { store.close() }
         let recorder = try HistoryRecorder(path: directory.appendingPathComponent("history.jsonl").path)
@@ -249,6 +249,8 @@ public struct ExactlyOnceRunner: Sendable {
     func consumerArguments(bootstrap: String, topic: String, group: String, storePath: String) -> [String] {
         ["exactly-once-consumer", "--bootstrap", bootstrap, "--topic", topic, "--group", group, "--store", storePath, "--mode", settings.mode.rawValue,
          "--max-poll-records", String(settings.maxPollRecords), "--session-timeout-ms", String(settings.sessionTimeoutMs),
-         "--offset-store-interval-ms", String(settings.offsetStoreIntervalMs)]
+         "--offset-store-interval-ms", String(settings.offsetStoreIntervalMs),
+         // A bound in case the harness vanishes without closing the consumer's stdin.
+         "--max-run-seconds", String(Int(workload.measuredSeconds + settings.catchUpTimeoutSeconds) + 300)]
     }
 }
