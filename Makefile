@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat librdkafka-dev fio chromium
+APT_PACKAGES := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat librdkafka-dev fio chromium libsqlite3-dev
 PIP_PACKAGES := confluent-kafka kafka-python lz4 python-snappy zstandard
 
 .PHONY: all build release deps test bench bench-storage bench-clients bench-groups stress fixtures fuzz fuzz-smoke fuzz-build clean

@@ -33,6 +33,8 @@ let package = Package(
             path: "Sources/CCodecs",
             providers: [.apt(["zlib1g-dev", "liblz4-dev", "libzstd-dev", "libsnappy-dev"])]
         ),
+        // The system SQLite library: the exactly-once workload's external store (RillHarness).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // CRC-32C with the SSE4.2 instruction where the CPU has it, a table-driven fallback otherwise.
         .target(name: "CRillChecksum", path: "Sources/CRillChecksum", exclude: ["README.md"]),
         // mallopt, for the command-line tool's allocator tuning.
@@ -105,6 +107,7 @@ let package = Package(
         .target(
             name: "RillHarness",
             dependencies: [
+                "CSQLite",
                 "RillChecker",
                 "RillClient",
                 "RillServer",
@@ -175,6 +178,7 @@ let package = Package(
         .testTarget(
             name: "RillHarnessTests",
             dependencies: [
+                "CSQLite",
                 "RillHarness",
                 "RillChecker",
                 "rill",

@@ -40,6 +40,8 @@ enum Finding {
     case storedOffset(partition: Int32, stored: Int64, lastApplied: Int64, operation: OperationReference)
     case missingEffect(value: Int32, partition: Int32, offset: Int64, stored: Int64, storedBy: OperationReference)
     case outOfOrderEffect(value: Int32, partition: Int32, offset: Int64, after: Int64, operation: OperationReference)
+    /// An effect anomaly found by the external store's audit (`receive(_: ExternalStoreAudit)`).
+    case store(StoreFinding)
 }
 
 /// Where a finding sorts among its anomaly's examples: by partition (id, i.e. first

@@ -10,7 +10,7 @@ extension HistoryChecker {
         }
         switch event.type {
         case .ok:
-            try applyProcess(records: recordsAndOffsets.0, offsets: recordsAndOffsets.1, event: event)
+            try applyProcess(records: recordsAndOffsets.0, offsets: recordsAndOffsets.1, event: event, invokedAt: operation.invocation.index)
         case .info, .invoke:
             markPossiblyApplied(recordsAndOffsets.0.isEmpty ? operation.processRecords : recordsAndOffsets.0)
         case .fail:
@@ -26,20 +26,26 @@ extension HistoryChecker {
         }
     }
 
-    private mutating func applyProcess(records partitionsRecords: [PartitionRecords], offsets: [PartitionOffset], event: HistoryEvent) throws(HistoryError) {
+    private mutating func applyProcess(records partitionsRecords: [PartitionRecords], offsets: [PartitionOffset], event: HistoryEvent,
+                                       invokedAt invocation: Int64) throws(HistoryError) {
         let reference = Self.reference(event)
         statistics.processesOK += 1
         var touched: [Int32] = []
         for partitionRecords in partitionsRecords {
             let partition = try partitionID(partitionRecords.partition, line: event.line)
             touched.append(partition)
+            // Only effects completed before this operation was invoked certainly came before it;
+            // concurrent ones may have committed in either order (the store's audit knows).
+            var highest = effects.highestApplied(in: partition, completedBefore: invocation)
             for record in partitionRecords.records {
                 let offset = try checkedOffset(record.offset, line: event.line)
                 let value = try valueID(record.value, readAt: offset, in: partition, line: event.line)
                 observe(value, partition: partition, offset: offset, by: reference)
                 markRead(value, partition: partition, offset: offset, by: reference)
-                applyEffect(value, partition: partition, offset: offset, by: reference)
+                applyEffect(value, partition: partition, offset: offset, after: highest, by: reference)
+                highest = max(highest ?? offset, offset)
             }
+            if let highest { effects.noteApplied(highest, in: partition, completedAt: event.index) }
         }
         for stored in offsets {
             let partition = try partitionID(stored.partition, line: event.line)
@@ -69,21 +75,21 @@ extension HistoryChecker {
     }
 
     /// duplicate-effect (applied before) and out-of-order-effect (first applied after a higher
-    /// offset of its partition).
-    private mutating func applyEffect(_ value: Int32, partition: Int32, offset: Int64, by reference: OperationReference) {
+    /// offset of its partition: `highest`, applied by operations that completed before this one
+    /// was invoked, or earlier in this one).
+    private mutating func applyEffect(_ value: Int32, partition: Int32, offset: Int64, after highest: Int64?, by reference: OperationReference) {
         statistics.recordsApplied += 1
         if values[value].flags.contains(.isApplied) {
             let finding = Finding.repeatedEffect(value: value, partition: partition, offset: offset, first: effects.appliedBy[value] ?? .none, again: reference)
             record(.duplicateEffect, finding, key: FindingKey(partition: partition, offset: offset, index: reference.index))
         } else {
-            if let highest = effects.highestApplied[partition], offset <= highest {
+            if let highest, offset <= highest {
                 let finding = Finding.outOfOrderEffect(value: value, partition: partition, offset: offset, after: highest, operation: reference)
                 record(.outOfOrderEffect, finding, key: FindingKey(partition: partition, offset: offset, index: reference.index))
             }
             values[value].flags.insert(.isApplied)
             effects.appliedBy[value] = reference
         }
-        effects.highestApplied[partition] = max(effects.highestApplied[partition] ?? offset, offset)
         effects.lastApplied[partition] = offset
     }
 

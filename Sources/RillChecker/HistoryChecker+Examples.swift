@@ -18,6 +18,7 @@ extension HistoryChecker {
             missingEffectExample(value, partition: partition, offset: offset, stored: stored, storedBy: storedBy)
         case .outOfOrderEffect(let value, let partition, let offset, let after, let operation):
             outOfOrderEffectExample(value, partition: partition, offset: offset, after: after, operation: operation)
+        case .store(let finding): storeExample(finding)
         }
     }
 

@@ -147,6 +147,9 @@ extension HistoryChecker {
         if !ignoredFunctions.isEmpty {
             notes.append("\(statistics.ignoredOperations) operation(s) with an f the history format does not define were ignored: \(ignoredFunctions.sorted().joined(separator: ", ")).")
         }
+        if auditedStore {
+            notes.append("The external store was audited: \(storeAuditRows) applied row(s) checked against the history's sends (every acknowledged send applied exactly once, in partition order, stored next offsets = last applied + 1).")
+        }
         if let line = firstTimeReversalLine {
             notes.append("\(statistics.timeReversals) event(s) have a time before an earlier event's, first at line \(line). Times are only used to locate examples, but the harness's clock or its ordering of events deserves a look.")
         }

@@ -34,6 +34,9 @@ public struct HistoryChecker {
     /// Positions of values observed away from their first offset.
     var extraPositions: [Int32: [Position]] = [:]
     var effects = EffectsState()
+    /// Set when an external store's audit was received, and its row count.
+    var auditedStore = false
+    var storeAuditRows = 0
     var statistics = CheckStatistics()
     var ignoredFunctions: Set<String> = []
     var lastIndex: Int64 = -1
@@ -49,6 +52,16 @@ public struct HistoryChecker {
         var reader = try HistoryReader(path: path)
         var checker = HistoryChecker(configuration: configuration)
         while let event = try reader.next() { try checker.receive(event) }
+        return checker.finish()
+    }
+
+    /// Reads and checks the history at `path` together with the final contents of the
+    /// exactly-once workload's external store.
+    public static func check(path: String, storeAudit: ExternalStoreAudit, configuration: CheckerConfiguration = CheckerConfiguration()) throws(HistoryError) -> CheckResult {
+        var reader = try HistoryReader(path: path)
+        var checker = HistoryChecker(configuration: configuration)
+        while let event = try reader.next() { try checker.receive(event) }
+        try checker.receive(storeAudit)
         return checker.finish()
     }
 
@@ -310,8 +323,9 @@ struct Position: Equatable {
 struct EffectsState {
     /// Value → the first `ok` process operation that applied it.
     var appliedBy: [Int32: OperationReference] = [:]
-    /// Partition → the highest offset applied.
-    var highestApplied: [Int32: Int64] = [:]
+    /// Partition → (index of an `ok` process, the highest offset applied by it and every `ok`
+    /// process before it), in index order: what was certainly applied before a given event.
+    var appliedTimeline: [Int32: [(completedAt: Int64, highestOffset: Int64)]] = [:]
     /// Partition → the offset of the last record applied.
     var lastApplied: [Int32: Int64] = [:]
     /// Partition → the stored next offset, and the operation that stored it.
@@ -321,6 +335,26 @@ struct EffectsState {
     /// Partition → the next offset stored before any record of it was applied: where the
     /// processor was told to start. Inputs below it are not expected.
     var initialStored: [Int32: Int64] = [:]
+}
+
+extension EffectsState {
+    /// The highest offset of `partition` applied by `ok` processes whose completion has an index
+    /// below `index`. O(log n) in the partition's `ok` processes.
+    func highestApplied(in partition: Int32, completedBefore index: Int64) -> Int64? {
+        guard let timeline = appliedTimeline[partition], let first = timeline.first, first.completedAt < index else { return nil }
+        var low = 0, high = timeline.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if timeline[middle].completedAt < index { low = middle } else { high = middle - 1 }
+        }
+        return timeline[low].highestOffset
+    }
+
+    /// Records that the `ok` process at `index` applied offsets of `partition` up to `offset`.
+    mutating func noteApplied(_ offset: Int64, in partition: Int32, completedAt index: Int64) {
+        let highest = max(appliedTimeline[partition]?.last?.highestOffset ?? offset, offset)
+        appliedTimeline[partition, default: []].append((index, highest))
+    }
 }
 
 /// Processes by id: an open-addressing table from process id to a dense slot, and the states by

@@ -34,6 +34,9 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write verdict.json, report.md and report.html into this directory.", valueName: "directory"))
     var out: String?
 
+    @Option(help: ArgumentHelp("The exactly-once workload's store.sqlite: audit it together with the history (docs/workloads.md).", valueName: "store.sqlite"))
+    var store: String?
+
     @Option(name: .customLong("max-examples"), help: "Examples listed per anomaly (the count is always total).")
     var maximumExamples = 16
 
@@ -75,9 +78,14 @@ struct CheckCommand: ParsableCommand {
             consumerMode: subscribe ? .subscribe : .assign, isIdempotenceEnabled: idempotence == .on,
             allowedAnomalies: Set(allowedNames().compactMap { AnomalyName(name: $0) }), examplesPerAnomaly: maximumExamples
         )
+        let audit = try store.map(Self.audit)
         let result: CheckResult
         do {
-            result = try HistoryChecker.check(path: history, configuration: configuration)
+            if let audit {
+                result = try HistoryChecker.check(path: history, storeAudit: audit, configuration: configuration)
+            } else {
+                result = try HistoryChecker.check(path: history, configuration: configuration)
+            }
         } catch {
             FileHandle.standardError.write(Data("rill check: \(history): \(error)\n".utf8))
             throw ExitCode(2)

@@ -21,7 +21,7 @@ struct Rill: AsyncParsableCommand {
         abstract: "A Kafka-compatible commit log, and the harness that measures it and tries to break it.",
         subcommands: [
             BrokerCommand.self, TopicsCommand.self, GroupsCommand.self, ProduceCommand.self, ConsumeCommand.self, DumpLogCommand.self,
-            PerfCommand.self, RunCommand.self, CompareCommand.self, CheckCommand.self,
+            PerfCommand.self, RunCommand.self, CompareCommand.self, CheckCommand.self, ExactlyOnceConsumerCommand.self,
         ]
     )
 }

@@ -24,6 +24,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cells = try parseCells()
+        if let first = cells.first, first.workload.exactlyOnce != nil { return try await runExactlyOnce(first) }
         let options = makeOptions()
         let (summary, directory) = try await runOrReport(cells: cells, options: options)
         print("\n" + Report.textTable(Report.summaryTable(summary.allCells)))

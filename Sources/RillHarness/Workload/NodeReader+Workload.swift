@@ -68,6 +68,7 @@ extension NodeReader {
                 throw error(key, value, "\(workload.dataDirectory!) is not an existing directory")
             }
         case "checks": try checks(key, value)
+        case "exactlyOnce": workload.exactlyOnce = try exactlyOnce(key, value)
         default: throw error(key, value, "unknown field")
         }
     }

@@ -94,6 +94,8 @@ public struct Workload: Sendable, Equatable, Encodable {
     /// for microsecond end-to-end latency on one clock. false keeps payloads byte-exact (then
     /// end-to-end latency uses the record timestamp, in milliseconds).
     public var stampPayloads = true
+    /// `exactlyOnce:`: run the exactly-once workload (docs/workloads.md) instead of the benchmark.
+    public var exactlyOnce: ExactlyOnceSettings?
 
     public init() {}
 
