@@ -106,6 +106,7 @@ let package = Package(
             name: "RillHarness",
             dependencies: [
                 "RillChecker",
+                "RillNemesis",
                 "RillClient",
                 "RillServer",
                 "RillBroker",

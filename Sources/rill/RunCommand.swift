@@ -35,6 +35,25 @@ struct RunCommand: AsyncParsableCommand {
             for note in cell.notes { print("note (\(cell.label)): \(note)") }
         }
         print("\nresults: \(directory.path)/ (report.html, summary.json, omb-result.json, timeline.csv)")
+        try gate(on: summary, directory: directory)
+    }
+
+    /// Prints each correctness run's verdict; an invalid one makes `rill run` exit 1.
+    func gate(on summary: RunSummary, directory: URL) throws {
+        var isInvalid = false
+        for cell in summary.allCells {
+            guard let verdict = cell.verdict else { continue }
+            let place = directory.appendingPathComponent(cell.directory ?? "").appendingPathComponent(verdict.verdict).path
+            let found = verdict.anomalies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("verdict (\(cell.label)): \(verdict.valid ? "valid" : "INVALID")\(found.isEmpty ? "" : " — \(found)") — \(place)")
+            if !verdict.valid {
+                isInvalid = true
+                if case .object(let fields) = cell.config.json, case .number(let seed)? = fields["seed"] {
+                    print("rerun with: rill run \(workload) --set seed=\(Int(seed))")
+                }
+            }
+        }
+        if isInvalid { throw ExitCode(1) }
     }
 
     func parseCells() throws -> [WorkloadCell] {

@@ -1,4 +1,5 @@
 import Foundation
+import RillChecker
 
 /// `summary.json` of one run or one matrix cell.
 public struct CellSummary: Codable, Sendable, Equatable {
@@ -20,6 +21,10 @@ public struct CellSummary: Codable, Sendable, Equatable {
     public var notes: [String]
     /// The cell's directory, relative to the run directory (matrix cells only).
     public var directory: String?
+    /// The checker's verdict of a correctness run (details in verdict.json).
+    public var verdict: VerdictSummary?
+    /// The faults applied, in seconds after the producers started.
+    public var faults: [FaultRecord]?
 
     public init(_ result: RunResult, directory: String?) {
         workload = result.cell.workload.name
@@ -37,6 +42,25 @@ public struct CellSummary: Codable, Sendable, Equatable {
         rateSearch = result.rateSearch
         notes = result.notes
         self.directory = directory
+        verdict = result.check.map(VerdictSummary.init)
+        faults = result.faults.isEmpty ? nil : result.faults
+    }
+}
+
+/// The verdict of a correctness run in summary.json: valid or not, and the anomalies found.
+public struct VerdictSummary: Codable, Sendable, Equatable {
+    public var valid: Bool
+    /// Every anomaly found with its count (allowed ones included).
+    public var anomalies: [String: Int]
+    /// The anomalies that make the history invalid.
+    public var invalidating: [String]
+    public var history = "history.jsonl"
+    public var verdict = "verdict.json"
+
+    public init(_ result: CheckResult) {
+        valid = result.isValid
+        anomalies = Dictionary(uniqueKeysWithValues: result.anomalies.map { ($0.key.rawValue, $0.value.count) })
+        invalidating = result.invalidatingAnomalies.map(\.rawValue)
     }
 }
 

@@ -94,6 +94,10 @@ public struct Workload: Sendable, Equatable, Encodable {
     /// for microsecond end-to-end latency on one clock. false keeps payloads byte-exact (then
     /// end-to-end latency uses the record timestamp, in milliseconds).
     public var stampPayloads = true
+    /// `checks:`: record a history and judge it with RillChecker (nil: a plain benchmark).
+    public var checks: CorrectnessChecks?
+    /// `faults:`: what the nemesis does while the workload runs (needs `checks`).
+    public var faults: FaultPlan?
 
     public init() {}
 
