@@ -38,6 +38,7 @@ extension BenchmarkRunner {
             let finalRead = await prepared.finalRead(seconds: checks.finalReadSeconds)
             output.result.notes.append("final read: \(finalRead.records) records; "
                                        + (finalRead.isComplete ? "every acknowledged offset was reached" : "not reached in \(finalRead.behind.joined(separator: ", "))"))
+            output.result.finalRead = finalRead
             output.result.faults = prepared.activeNemesis?.records ?? []
             await prepared.close()
             for proxy in proxies { await proxy.stop() }

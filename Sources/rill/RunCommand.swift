@@ -38,7 +38,8 @@ struct RunCommand: AsyncParsableCommand {
         try gate(on: summary, directory: directory)
     }
 
-    /// Prints each correctness run's verdict; an invalid one makes `rill run` exit 1.
+    /// Prints each correctness run's verdict; an invalid one (or a final read that did not reach
+    /// every acknowledged offset) makes `rill run` exit 1.
     func gate(on summary: RunSummary, directory: URL) throws {
         var isInvalid = false
         for cell in summary.allCells {
@@ -46,7 +47,10 @@ struct RunCommand: AsyncParsableCommand {
             let place = directory.appendingPathComponent(cell.directory ?? "").appendingPathComponent(verdict.verdict).path
             let found = verdict.anomalies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("verdict (\(cell.label)): \(verdict.valid ? "valid" : "INVALID")\(found.isEmpty ? "" : " — \(found)") — \(place)")
-            if !verdict.valid {
+            if !verdict.finalReadComplete {
+                print("final read (\(cell.label)): INCOMPLETE — acknowledged offsets never became readable in \(verdict.finalReadBehind.joined(separator: ", "))")
+            }
+            if !verdict.passed {
                 isInvalid = true
                 if case .object(let fields) = cell.config.json, case .number(let seed)? = fields["seed"] {
                     print("rerun with: rill run \(workload) --set seed=\(Int(seed))")

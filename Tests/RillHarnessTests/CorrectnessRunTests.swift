@@ -41,6 +41,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let verdict = try #require(cell.verdict)
         #expect(verdict.valid, "anomalies: \(verdict.anomalies)")
+        #expect(verdict.passed && verdict.finalReadComplete)
         let history = try String(contentsOf: directory.appendingPathComponent("history.jsonl"), encoding: .utf8)
         let nemesis = history.split(separator: "\n").filter { $0.contains("\"f\": \"nemesis\"") }
         #expect(nemesis.count == 6, "three faults, each applied (invoke) and healed (info)")
@@ -64,8 +65,8 @@ import Testing
     /// shows as `inconsistent-offsets` instead (they read the records before the kill, and the
     /// restarted broker later wrote other records at those offsets).
     @Test(.timeLimit(.minutes(2))) func aKillInPowerLossModeLosesUnsyncedAcknowledgedWritesOnlyWithoutFlushing() async throws {
-        func powerLossRun(flushMessages: Int) async throws -> VerdictSummary {
-            let (cell, directory) = try await run(Self.base + """
+        func workload(flushMessages: Int) -> String {
+            Self.base + """
 
                 name: power-loss-\(flushMessages)
                 subscriptionsPerTopic: 0
@@ -76,14 +77,43 @@ import Testing
                   powerLoss: true
                   schedule:
                     - {at: 3, fault: kill, duration: 1}
-                """)
-            defer { try? FileManager.default.removeItem(at: directory) }
-            return try #require(cell.verdict)
+                """
         }
-        let unsynced = try await powerLossRun(flushMessages: 1_000_000)
+        // Through the real executable, so that the exit status CI gates on is tested too.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rill-jepsen-power-loss-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("power-loss.yaml")
+        try Data(workload(flushMessages: 1_000_000).utf8).write(to: file)
+        let (status, output) = try await Self.runRill(["run", file.path, "--out", directory.appendingPathComponent("out").path])
+        #expect(status == 1, "an invalid verdict exits 1; output:\n\(output)")
+        #expect(output.contains("verdict (power-loss-1000000): INVALID"))
+        let unsynced = try #require(try ResultWriter.readSummary(in: directory.appendingPathComponent("out")).run?.verdict)
         #expect(!unsynced.valid)
         #expect(unsynced.invalidating.contains("lost-write") || unsynced.invalidating.contains("unseen"), "anomalies: \(unsynced.anomalies)")
-        let synced = try await powerLossRun(flushMessages: 1)
-        #expect(synced.valid, "anomalies: \(synced.anomalies)")
+
+        let (cell, written) = try await run(workload(flushMessages: 1))
+        defer { try? FileManager.default.removeItem(at: written) }
+        let synced = try #require(cell.verdict)
+        #expect(synced.valid && synced.passed, "anomalies: \(synced.anomalies)")
+    }
+
+    /// Runs the `rill` executable (bounded: killed after two minutes); returns its exit status
+    /// and standard output.
+    static func runRill(_ arguments: [String]) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = try RunTests.rillExecutable()
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while process.isRunning {
+            if ContinuousClock.now > deadline { process.terminate() }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (process.terminationStatus, text)
     }
 }

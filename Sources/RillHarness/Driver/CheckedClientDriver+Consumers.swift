@@ -178,15 +178,6 @@ extension CheckedClientDriver {
 
     // MARK: Final read
 
-    /// What the final read saw.
-    public struct FinalRead: Sendable {
-        public var records = 0
-        /// Whether every acknowledged offset was reached before the bound.
-        public var isComplete = false
-        /// Partitions whose highest acknowledged offset was not reached.
-        public var behind: [String] = []
-    }
-
     /// Reads every partition from the beginning with a fresh process (assign, seek to the
     /// beginning, polls) until every acknowledged offset has been seen or `seconds` pass.
     public func finalRead(seconds: Double) async -> FinalRead {
@@ -230,6 +221,15 @@ extension CheckedClientDriver {
         _ = await finishes(within: .seconds(5)) { await consumer.close() }
         return result
     }
+}
+
+/// What the final read of a correctness run saw.
+public struct FinalRead: Sendable {
+    public var records = 0
+    /// Whether every acknowledged offset was reached before the bound.
+    public var isComplete = false
+    /// Partitions whose highest acknowledged offset was not reached.
+    public var behind: [String] = []
 }
 
 /// Partition assignment changes a subscribed consumer saw, collected by its rebalance listener

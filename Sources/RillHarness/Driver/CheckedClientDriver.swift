@@ -36,7 +36,8 @@ public final class CheckedClientDriver: MeasuredDriver {
     /// Client settings a correctness run starts from (the workload's own settings win): short
     /// timeouts, so that an operation caught by a fault ends within the run.
     static let producerDefaults = ["delivery.timeout.ms": "10000", "request.timeout.ms": "3000"]
-    static let consumerDefaults = ["request.timeout.ms": "3000", "enable.auto.commit": "false"]
+    /// A crashed group member holds its partitions until its session times out: keep it short.
+    static let consumerDefaults = ["request.timeout.ms": "3000", "enable.auto.commit": "false", "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"]
 
     public let workload: Workload
     public let topics: [String]
@@ -123,7 +124,7 @@ public final class CheckedClientDriver: MeasuredDriver {
         let slot = producerSlots[index]
         let topic = topics[index % topics.count]
         let producersOfRate = Double(producerSlots.count)
-        var schedule = RateSchedule(recordsPerSecond: control.rate.map { $0 / producersOfRate }, start: MonotonicClock.now())
+        let schedule = RateSchedule(recordsPerSecond: control.rate.map { $0 / producersOfRate }, start: MonotonicClock.now())
         var process = recorder.newProcess()
         var producer: KafkaProducer?
         var sequence = 0
@@ -329,7 +330,7 @@ func bounded<Value: Sendable>(_ timeout: Duration, slot: ClientSlot?, _ operatio
     let deadline = ContinuousClock.now + timeout
     while true {
         if let value = result.withLock({ $0 }) { return .finished(value) }
-        if slot?.crashRequested.load(ordering: .acquiring) == true {
+        if slot?.takeCrashRequest() == true {
             task.cancel()
             return .crashed
         }

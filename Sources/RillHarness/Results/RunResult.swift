@@ -44,6 +44,8 @@ public struct RunResult: Sendable {
     public var notes: [String]
     /// The checker's verdict on the history of a correctness run (`checks:`).
     public var check: CheckResult?
+    /// The final read of a correctness run.
+    public var finalRead: FinalRead?
     /// The faults the nemesis applied (`faults:`).
     public var faults: [FaultRecord] = []
 

@@ -42,14 +42,21 @@ public struct CellSummary: Codable, Sendable, Equatable {
         rateSearch = result.rateSearch
         notes = result.notes
         self.directory = directory
-        verdict = result.check.map(VerdictSummary.init)
+        verdict = result.check.map { VerdictSummary($0, finalRead: result.finalRead) }
         faults = result.faults.isEmpty ? nil : result.faults
     }
 }
 
 /// The verdict of a correctness run in summary.json: valid or not, and the anomalies found.
 public struct VerdictSummary: Codable, Sendable, Equatable {
+    /// The checker's verdict.
     public var valid: Bool
+    /// Whether the final read reached every acknowledged offset (a run whose final read did
+    /// not fails too: acknowledged data that never became readable again after the faults
+    /// healed is a loss the checker alone cannot see when live consumers read it earlier).
+    public var finalReadComplete: Bool
+    /// Partitions the final read did not read up to their highest acknowledged offset.
+    public var finalReadBehind: [String]
     /// Every anomaly found with its count (allowed ones included).
     public var anomalies: [String: Int]
     /// The anomalies that make the history invalid.
@@ -57,8 +64,13 @@ public struct VerdictSummary: Codable, Sendable, Equatable {
     public var history = "history.jsonl"
     public var verdict = "verdict.json"
 
-    public init(_ result: CheckResult) {
+    /// Whether the run passes: a valid history and a complete final read.
+    public var passed: Bool { valid && finalReadComplete }
+
+    public init(_ result: CheckResult, finalRead: FinalRead?) {
         valid = result.isValid
+        finalReadComplete = finalRead?.isComplete ?? true
+        finalReadBehind = finalRead?.behind ?? []
         anomalies = Dictionary(uniqueKeysWithValues: result.anomalies.map { ($0.key.rawValue, $0.value.count) })
         invalidating = result.invalidatingAnomalies.map(\.rawValue)
     }
