@@ -178,6 +178,7 @@ let package = Package(
             dependencies: [
                 "RillHarness",
                 "RillChecker",
+                "RillClient",
                 "rill",
                 "RillFormat",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

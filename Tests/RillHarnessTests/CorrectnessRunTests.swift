@@ -24,9 +24,10 @@ import Testing
         warmupSeconds: 0
         """
 
-    /// A kill -9 and restart, a network partition and a client crash: nothing acknowledged may be
-    /// lost, so the verdict must be valid — and the history must show the faults happened.
-    @Test(.timeLimit(.minutes(2))) func aRunWithAKillAPartitionAndAClientCrashIsValid() async throws {
+    /// A kill -9 and restart, a network partition, a pause and a client crash: nothing
+    /// acknowledged may be lost, so the verdict must be valid — and the history must show the
+    /// faults happened.
+    @Test(.timeLimit(.minutes(2))) func aRunWithAKillAPartitionAPauseAndAClientCrashIsValid() async throws {
         let (cell, directory) = try await run(Self.base + """
 
             name: jepsen-short
@@ -35,8 +36,9 @@ import Testing
             faults:
               schedule:
                 - {at: 3, fault: kill, duration: 2}
-                - {at: 8, fault: partition, duration: 2}
-                - {at: 12, fault: crash-client, target: producer-1}
+                - {at: 7, fault: partition, duration: 2}
+                - {at: 10, fault: pause, duration: 2}
+                - {at: 13, fault: crash-client, target: producer-1}
             """)
         defer { try? FileManager.default.removeItem(at: directory) }
         let verdict = try #require(cell.verdict)
@@ -44,9 +46,9 @@ import Testing
         #expect(verdict.passed && verdict.finalReadComplete)
         let history = try String(contentsOf: directory.appendingPathComponent("history.jsonl"), encoding: .utf8)
         let nemesis = history.split(separator: "\n").filter { $0.contains("\"f\": \"nemesis\"") }
-        #expect(nemesis.count == 6, "three faults, each applied (invoke) and healed (info)")
+        #expect(nemesis.count == 8, "four faults, each applied (invoke) and healed (info)")
         #expect(history.contains("\"f\": \"crash\""), "the crashed client's crash event")
-        #expect(cell.faults?.map(\.kind) == ["kill", "partition", "crash-client"])
+        #expect(cell.faults?.map(\.kind) == ["kill", "partition", "pause", "crash-client"])
         let result = try HistoryChecker.check(path: directory.appendingPathComponent("history.jsonl").path)
         #expect(result.statistics.recordsAcknowledged > 1000, "the run acknowledged records: \(result.statistics)")
         #expect(result.statistics.crashes == 1)
