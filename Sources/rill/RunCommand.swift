@@ -53,7 +53,8 @@ struct RunCommand: AsyncParsableCommand {
             if !verdict.passed {
                 isInvalid = true
                 if case .object(let fields) = cell.config.json, case .number(let seed)? = fields["seed"] {
-                    print("rerun with: rill run \(workload) --set seed=\(Int(seed))")
+                    let kept = overrides.filter { !$0.hasPrefix("seed=") }.map { " --set \($0)" }.joined()
+                    print("rerun with: rill run \(workload)\(kept) --set seed=\(Int(seed))")
                 }
             }
         }
