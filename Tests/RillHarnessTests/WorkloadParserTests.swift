@@ -220,7 +220,7 @@ import Testing
 
         let faults = "producerRate: 100\nchecks: {}\nfaults:\n  schedule:\n"
         #expect(error(faults + "    - {at: 3, fault: explode}")?.description
-            == "workloads/test.yaml:5: faults.schedule[0].fault: must be one of kill, pause, partition, delay, slow, crash-client, corrupt, not 'explode'")
+            == "workloads/test.yaml:5: faults.schedule[0].fault: must be one of kill, pause, partition, delay, slow, reset, crash-client, corrupt, not 'explode'")
         #expect(error(faults + "    - {fault: kill}")?.reason.contains("needs at:") == true)
         #expect(error(faults + "    - {at: 1, fault: kill, target: broker-1}")?.reason == "kill at 1.0 s targets broker-1, but the workload has 1 brokers")
         #expect(error(faults + "    - {at: 1, fault: kill, target: clients}")?.reason == "kill acts on broker-N, not 'clients'")

@@ -104,6 +104,11 @@ final class Nemesis: Sendable {
         case .partition, .delay, .slow:
             for proxy in proxies(for: event.target) { proxy.set(event.linkFault ?? .none) }
             return event.linkFault?.description
+        case .reset:
+            let proxies = proxies(for: event.target)
+            let count = proxies.reduce(0) { $0 + $1.connectionCount }
+            for proxy in proxies { proxy.closeConnections() }
+            return "\(count) connection(s) reset"
         case .crashClient:
             crashClient(event.target)
             return nil
@@ -125,7 +130,7 @@ final class Nemesis: Sendable {
             if let cluster, let node = node(event.target) { cluster.pause(node, false) }
         case .partition, .delay, .slow:
             for proxy in proxies(for: event.target) { proxy.set(.none) }
-        case .crashClient:
+        case .crashClient, .reset:
             break
         }
         return nil

@@ -41,13 +41,18 @@ public enum FaultKind: String, Sendable, Equatable, Encodable, CaseIterable {
     case delay
     /// The client-broker links carry at most `bytesPerSecond`.
     case slow
+    /// Every client-broker connection is closed at once (as a crashed middlebox would); the
+    /// clients reconnect.
+    case reset
     /// A client is abandoned without flushing; a fresh one (a new process) replaces it.
     case crashClient = "crash-client"
     /// kill -9 of a broker, one byte flipped in a closed segment while it is down, restarted.
     case corrupt
 
     /// Whether the fault acts on the client-broker links (and so needs the fault proxies).
-    public var isLinkFault: Bool { self == .partition || self == .delay || self == .slow }
+    public var isLinkFault: Bool { self == .partition || self == .delay || self == .slow || self == .reset }
+    /// Whether the fault happens at one instant (it has nothing to heal).
+    public var isInstant: Bool { self == .crashClient || self == .reset }
     /// Whether the fault acts on a broker process.
     public var isBrokerFault: Bool { self == .kill || self == .pause || self == .corrupt }
 
@@ -55,7 +60,7 @@ public enum FaultKind: String, Sendable, Equatable, Encodable, CaseIterable {
     var defaultTarget: String {
         switch self {
         case .kill, .pause, .corrupt: "broker-0"
-        case .partition, .delay, .slow: "clients"
+        case .partition, .delay, .slow, .reset: "clients"
         case .crashClient: "producer-0"
         }
     }
@@ -127,7 +132,7 @@ public struct FaultPlan: Sendable, Equatable, Encodable {
                     target = index < producers ? "producer-\(index)" : "consumer-\(index - producers)"
                 default: target = "clients"
                 }
-                events.append(FaultEvent(at: at, kind: kind, target: target, duration: kind == .crashClient ? 0 : random.duration))
+                events.append(FaultEvent(at: at, kind: kind, target: target, duration: kind.isInstant ? 0 : random.duration))
                 at += random.interval
             }
         }

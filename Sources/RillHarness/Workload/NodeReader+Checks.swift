@@ -52,7 +52,7 @@ extension NodeReader {
         guard let atNode = node("at") else { throw error(field, eventNode, "needs at: the second (after the producers start) the fault begins") }
         let kind = try choice("\(field).fault", kindNode, FaultKind.self)
         let at = try number("\(field).at", atNode, in: 0...1e6)
-        let duration = try node("duration").map { item throws(WorkloadError) in try number("\(field).duration", item, in: 0...1e6) } ?? (kind == .crashClient ? 0 : 3)
+        let duration = try node("duration").map { item throws(WorkloadError) in try number("\(field).duration", item, in: 0...1e6) } ?? (kind.isInstant ? 0 : 3)
         var amount: Int?
         if let item = node("milliseconds") {
             guard kind == .delay else { throw error("\(field).milliseconds", item, "applies to delay only") }
