@@ -145,7 +145,7 @@ public final class CheckedClientDriver: MeasuredDriver {
                 try? await Task.sleep(for: .nanoseconds(Int64(min(next &- now, 10_000_000))))
                 continue
             }
-            let intended = schedule.intendedTime(ofRecord: sequence) ?? now
+            let intended = (0..<due).map { schedule.intendedTime(ofRecord: sequence + $0) ?? now }
             var records: [ProducerRecord] = []
             var sent: [SentRecord] = []
             for _ in 0..<due {
@@ -170,11 +170,12 @@ public final class CheckedClientDriver: MeasuredDriver {
 
     /// One send operation: invoke, the records sent together, their outcome. Returns false when
     /// the client must be replaced (it was asked to crash, or the outcome did not come in time).
-    private func send(_ records: [ProducerRecord], _ sent: [SentRecord], producer: KafkaProducer, process: ProcessID, slot: ClientSlot, intended: UInt64) async -> Bool {
+    private func send(_ records: [ProducerRecord], _ sent: [SentRecord], producer: KafkaProducer, process: ProcessID, slot: ClientSlot, intended: [UInt64]) async -> Bool {
         recorder.record(process, .invoke, .send, .send(sent))
         let start = MonotonicClock.now()
         let bound = Duration.milliseconds(producer.configuration.deliveryTimeoutMilliseconds) + Self.operationSlack
-        let outcome = await bounded(bound, slot: slot) { () -> [Result<RecordMetadata, KafkaClientError>] in
+        // The operation notes when its last answer came, so the wait's polling adds no latency.
+        let outcome = await bounded(bound, slot: slot) { () -> (results: [Result<RecordMetadata, KafkaClientError>], finishedAt: UInt64) in
             await withTaskGroup(of: (Int, Result<RecordMetadata, KafkaClientError>).self) { group in
                 for (index, record) in records.enumerated() {
                     group.addTask {
@@ -185,14 +186,13 @@ public final class CheckedClientDriver: MeasuredDriver {
                 }
                 var results = [Result<RecordMetadata, KafkaClientError>?](repeating: nil, count: records.count)
                 for await (index, result) in group { results[index] = result }
-                return results.map { $0! }
+                return (results.map { $0! }, MonotonicClock.now())
             }
         }
-        guard case .finished(let results) = outcome else {
+        guard case .finished(let (results, acknowledgedAt)) = outcome else {
             recorder.record(process, .info, .send, .send(sent), error: outcome.errorDescription)
             return false
         }
-        let acknowledgedAt = MonotonicClock.now()
         let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
         if failures.isEmpty {
             var completed = sent
@@ -204,10 +204,10 @@ public final class CheckedClientDriver: MeasuredDriver {
             slot.statistics.update { data in
                 data.publishedRecords += Int64(records.count)
                 data.publishedBytes += Int64(records.count * workload.messageSize)
-                for _ in records {
-                    _ = data.histograms.publish.record((acknowledgedAt &- min(acknowledgedAt, intended)) / 1000)
+                for intendedTime in intended {
+                    _ = data.histograms.publish.record((acknowledgedAt &- min(acknowledgedAt, intendedTime)) / 1000)
                     _ = data.histograms.service.record((acknowledgedAt &- start) / 1000)
-                    _ = data.histograms.delay.record((start &- min(start, intended)) / 1000)
+                    _ = data.histograms.delay.record((start &- min(start, intendedTime)) / 1000)
                 }
             }
         } else {
