@@ -56,6 +56,8 @@ import Testing
         let report = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(report.contains("class=\"band fault\""), "faults are shaded on the time charts")
         #expect(report.contains("Correctness"))
+        let charts = try await HeadlessBrowser.chartVerdict(of: directory.appendingPathComponent("report.html"))
+        #expect(charts.total == 3 && charts.rendered == charts.total, "a real browser draws the charts with the checker's section on the page: \(charts)")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("verdict.json").path))
     }
 
