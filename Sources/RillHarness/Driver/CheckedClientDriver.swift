@@ -86,11 +86,6 @@ public final class CheckedClientDriver: MeasuredDriver {
     var activeNemesis: Nemesis? { nemesisBox.withLock { $0 } }
     func attach(_ nemesis: Nemesis) { nemesisBox.withLock { $0 = nemesis } }
 
-    /// The slot of a client named `producer-N` or `consumer-N`.
-    func slot(named name: String) -> ClientSlot? {
-        (producerSlots + consumerSlots).first { $0.name == name }
-    }
-
     /// `"<topic>-<partition>"`, the history's partition name.
     static func partitionName(_ partition: TopicPartition) -> String { "\(partition.topic)-\(partition.partition)" }
 
