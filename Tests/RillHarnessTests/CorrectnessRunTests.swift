@@ -49,6 +49,7 @@ import Testing
         #expect(nemesis.count == 8, "four faults, each applied (invoke) and healed (info)")
         #expect(history.contains("\"f\": \"crash\""), "the crashed client's crash event")
         #expect(cell.faults?.map(\.kind) == ["kill", "partition", "pause", "crash-client"])
+        #expect(try Self.sendsAcknowledgedDuringFaults(history) == 0, "while the broker is down, stopped or cut off, no send can be acknowledged")
         let result = try HistoryChecker.check(path: directory.appendingPathComponent("history.jsonl").path)
         #expect(result.statistics.recordsAcknowledged > 1000, "the run acknowledged records: \(result.statistics)")
         #expect(result.statistics.crashes == 1)
@@ -100,6 +101,24 @@ import Testing
         defer { try? FileManager.default.removeItem(at: written) }
         let synced = try #require(cell.verdict)
         #expect(synced.valid && synced.passed, "anomalies: \(synced.anomalies)")
+    }
+
+    /// Sends acknowledged while a kill, pause or partition was in force (from 0.2 s after it was
+    /// applied to 0.1 s before its scheduled end, so that neither the fault's own start nor the
+    /// healing overlaps): zero when the faults really cut the clients off.
+    static func sendsAcknowledgedDuringFaults(_ history: String) throws -> Int {
+        let events = try history.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let durations = ["kill": 2.0, "partition": 2.0, "pause": 2.0]
+        var windows: [ClosedRange<Int64>] = []
+        for event in events where event["f"] as? String == "nemesis" && event["type"] as? String == "invoke" {
+            guard let fault = (event["value"] as? [String: Any])?["fault"] as? String, let duration = durations[fault], let time = event["time"] as? Int64 else { continue }
+            windows.append((time + 200_000_000)...(time + Int64((duration - 0.1) * 1e9)))
+        }
+        #expect(windows.count == 3)
+        return events.filter { event in
+            guard event["f"] as? String == "send", event["type"] as? String == "ok", let time = event["time"] as? Int64 else { return false }
+            return windows.contains { $0.contains(time) }
+        }.count
     }
 
     /// Runs the `rill` executable (bounded: killed after two minutes); returns its exit status
