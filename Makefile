@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev kcat librdkafka-dev fio chromium libsqlite3-dev
 PIP_PACKAGES := confluent-kafka kafka-python lz4 python-snappy zstandard
 
-.PHONY: all build release deps test bench bench-storage bench-clients bench-groups stress fixtures fuzz fuzz-smoke fuzz-build clean
+.PHONY: all build release deps test bench bench-storage bench-clients bench-groups jepsen stress fixtures fuzz fuzz-smoke fuzz-build clean
 
 all: build
 
@@ -37,6 +37,23 @@ test: deps
 WORKLOAD ?= workloads/default.yaml
 bench: release
 	.build/release/rill run $(WORKLOAD)
+
+## jepsen: the fault tests, workloads/jepsen-*.yaml (kill, pause, partition, power loss; about a
+## minute each) and workloads/exactly-once.yaml (consumers killed mid-transaction) on the embedded target: every client operation recorded in history.jsonl,
+## checked by RillChecker; fails when any verdict is invalid. Each run gets a fresh random seed,
+## printed with the command that reruns it; SEED=N fixes it, JEPSEN_WORKLOADS picks the files.
+JEPSEN_WORKLOADS ?= workloads/jepsen-kill.yaml workloads/jepsen-pause.yaml workloads/jepsen-partition.yaml workloads/jepsen-power-loss.yaml workloads/exactly-once.yaml
+jepsen: build
+	@failed=""; \
+	for workload in $(JEPSEN_WORKLOADS); do \
+		seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+		echo "== $$workload (seed $$seed): rill run $$workload --set seed=$$seed"; \
+		if ! SWIFT_BACKTRACE=enable=no .build/debug/rill run $$workload --set seed=$$seed; then \
+			failed="$$failed\n  .build/debug/rill run $$workload --set seed=$$seed"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo -e "\nmake jepsen: FAILED; rerun with:$$failed"; exit 1; fi; \
+	echo "make jepsen: every verdict valid"
 
 ## bench-storage: the storage engine against fio (sequential append, read, recovery, CRC-32C)
 bench-storage: release

@@ -109,6 +109,7 @@ let package = Package(
             dependencies: [
                 "CSQLite",
                 "RillChecker",
+                "RillNemesis",
                 "RillClient",
                 "RillServer",
                 "RillBroker",
@@ -181,6 +182,7 @@ let package = Package(
                 "CSQLite",
                 "RillHarness",
                 "RillChecker",
+                "RillClient",
                 "rill",
                 "RillFormat",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

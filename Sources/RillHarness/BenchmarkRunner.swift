@@ -63,13 +63,19 @@ public struct BenchmarkRunner: Sendable {
             if let error = driver.error { output.result.notes.append("the engine stopped early: \(error)") }
             return output
         case .bootstrap(let address):
+            if workload.checks != nil {
+                try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+                return try await runChecked(loop, workload: workload, bootstrap: address, cluster: nil, directory: logDirectory)
+            }
             return try await runClients(loop, workload: workload, bootstrap: address, pool: pool, deletesTopics: options.deletesTopics)
         case .embedded:
             let executable = try options.rillExecutable ?? EmbeddedCluster.rillExecutable()
             let cluster = try await EmbeddedCluster.start(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory,
                                                      dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) })
             do {
-                let output = try await runClients(loop, workload: workload, bootstrap: cluster.bootstrap, pool: pool, deletesTopics: false)
+                let output = workload.checks != nil
+                    ? try await runChecked(loop, workload: workload, bootstrap: cluster.bootstrap, cluster: cluster, directory: logDirectory)
+                    : try await runClients(loop, workload: workload, bootstrap: cluster.bootstrap, pool: pool, deletesTopics: false)
                 await cluster.stop()
                 return output
             } catch {

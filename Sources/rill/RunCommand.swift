@@ -36,6 +36,30 @@ struct RunCommand: AsyncParsableCommand {
             for note in cell.notes { print("note (\(cell.label)): \(note)") }
         }
         print("\nresults: \(directory.path)/ (report.html, summary.json, omb-result.json, timeline.csv)")
+        try gate(on: summary, directory: directory)
+    }
+
+    /// Prints each correctness run's verdict; an invalid one (or a final read that did not reach
+    /// every acknowledged offset) makes `rill run` exit 1.
+    func gate(on summary: RunSummary, directory: URL) throws {
+        var isInvalid = false
+        for cell in summary.allCells {
+            guard let verdict = cell.verdict else { continue }
+            let place = directory.appendingPathComponent(cell.directory ?? "").appendingPathComponent(verdict.verdict).path
+            let found = verdict.anomalies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("verdict (\(cell.label)): \(verdict.valid ? "valid" : "INVALID")\(found.isEmpty ? "" : " — \(found)") — \(place)")
+            if !verdict.finalReadComplete {
+                print("final read (\(cell.label)): INCOMPLETE — acknowledged offsets never became readable in \(verdict.finalReadBehind.joined(separator: ", "))")
+            }
+            if !verdict.passed {
+                isInvalid = true
+                if case .object(let fields) = cell.config.json, case .number(let seed)? = fields["seed"] {
+                    let kept = overrides.filter { !$0.hasPrefix("seed=") }.map { " --set \($0)" }.joined()
+                    print("rerun with: rill run \(workload)\(kept) --set seed=\(Int(seed))")
+                }
+            }
+        }
+        if isInvalid { throw ExitCode(1) }
     }
 
     func parseCells() throws -> [WorkloadCell] {

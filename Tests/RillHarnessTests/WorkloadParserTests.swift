@@ -114,7 +114,7 @@ import Testing
         #expect(error("producerRate: 1\nproducerConfig: {no.such.property: 5}")?.reason.contains("unknown producer property 'no.such.property'") == true)
         #expect(error("producerRate: 1\nreplicationFactor: 3")?.reason.contains("embedded target runs one broker") == true)
         #expect(error("producerRate: 0\nconsumerBacklogSizeGB: 1")?.field == "consumerBacklogSizeGB")
-        #expect(error("producerRate: 1\nchecks: [lost-write]")?.reason.contains("not available yet") == true)
+        #expect(error("producerRate: 1\nchecks: [lost-write]")?.reason == "must be a mapping")
         #expect(error("producerRate: 1\nname: x\nname: y")?.reason.contains("duplicated key(s): 'name'") == true)
     }
 
@@ -193,5 +193,54 @@ import Testing
                 Issue.record("\(file): \(error)")
             }
         }
+    }
+
+    /// `checks:` and `faults:`: typed, with file:line errors, and the random mix drawn from the seed.
+    @Test func checksAndFaultsAreTypedAndValidated() throws {
+        let workload = try parseOne("""
+            producerRate: 100
+            partitionsPerTopic: 2
+            checks: {consumers: subscribe, finalReadSeconds: 5, allow: [duplicate]}
+            faults:
+              powerLoss: true
+              schedule:
+                - {at: 3, fault: kill, duration: 2}
+                - {at: 8, fault: delay, milliseconds: 50, duration: 1}
+                - {at: 9, fault: crash-client, target: consumer-0}
+            """)
+        let checks = try #require(workload.checks)
+        #expect(checks.consumers == .subscribe && checks.finalReadSeconds == 5 && checks.allow == ["duplicate"])
+        #expect(checks.checkerConfiguration(isIdempotent: true).consumerMode == .subscribe)
+        let plan = try #require(workload.faults)
+        #expect(plan.schedule.map(\.kind) == [.kill, .delay, .crashClient])
+        #expect(plan.schedule.map(\.target) == ["broker-0", "clients", "consumer-0"])
+        #expect(plan.schedule[1].amount == 50 && plan.schedule[2].duration == 0)
+        #expect(workload.brokerConfig["rill.simulate.power.loss"] == "true", "powerLoss starts the broker in power-loss mode")
+        #expect(try parseOne("producerRate: 1\nchecks: true").checks == CorrectnessChecks())
+
+        let faults = "producerRate: 100\nchecks: {}\nfaults:\n  schedule:\n"
+        #expect(error(faults + "    - {at: 3, fault: explode}")?.description
+            == "workloads/test.yaml:5: faults.schedule[0].fault: must be one of kill, pause, partition, delay, slow, reset, crash-client, corrupt, not 'explode'")
+        #expect(error(faults + "    - {fault: kill}")?.reason.contains("needs at:") == true)
+        #expect(error(faults + "    - {at: 1, fault: kill, target: broker-1}")?.reason == "kill at 1.0 s targets broker-1, but the workload has 1 brokers")
+        #expect(error(faults + "    - {at: 1, fault: kill, target: clients}")?.reason == "kill acts on broker-N, not 'clients'")
+        #expect(error(faults + "    - {at: 1, fault: kill, milliseconds: 5}")?.reason == "applies to delay only")
+        #expect(error("producerRate: 100\nfaults: {powerLoss: true}")?.reason.contains("needs checks:") == true)
+        #expect(error("producerRate: 100\nchecks: {allow: [lost-wrote]}")?.reason == "unknown anomaly 'lost-wrote' (did you mean 'lost-write'?)")
+        #expect(error("producerRate: 100\nchecks: {}\ntarget: engine")?.field == "checks")
+        #expect(error("producerRate: 100\nchecks: {}\nfaults: {random: {interval: 2, duration: 3}}")?.field == "faults.random.duration")
+    }
+
+    @Test func theRandomFaultMixIsDeterministicInTheSeed() throws {
+        var plan = FaultPlan()
+        plan.random = FaultPlan.RandomMix()
+        plan.random?.kinds = [.kill, .pause, .partition, .crashClient]
+        let first = plan.events(seconds: 60, seed: 7, brokers: 1, producers: 2, consumers: 2)
+        #expect(first == plan.events(seconds: 60, seed: 7, brokers: 1, producers: 2, consumers: 2))
+        #expect(first != plan.events(seconds: 60, seed: 8, brokers: 1, producers: 2, consumers: 2))
+        let expectedTimes: [Double] = [5, 15, 25, 35, 45, 55]
+        #expect(first.map(\.at) == expectedTimes)
+        #expect(Set(first.map(\.kind)).count > 1)
+        for event in first where event.kind == .crashClient { #expect(event.target.hasPrefix("producer-") || event.target.hasPrefix("consumer-")) }
     }
 }

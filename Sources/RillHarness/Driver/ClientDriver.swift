@@ -78,7 +78,7 @@ public final class ClientDriver: MeasuredDriver {
         self.deletesTopics = deletesTopics
     }
 
-    private static func createTopics(_ topics: [String], workload: Workload, bootstrap: String, group: any EventLoopGroup) async throws {
+    static func createTopics(_ topics: [String], workload: Workload, bootstrap: String, group: any EventLoopGroup) async throws {
         let configuration = ClientConfiguration(bootstrapServers: try ClientConfiguration.parseServers(bootstrap))
         let admin = KafkaAdmin(cluster: KafkaCluster(configuration: configuration, group: group))
         defer { Task { await admin.cluster.close() } }

@@ -1,13 +1,20 @@
 import Foundation
+import RillChecker
 
 /// The data one cell's charts need beyond its summary.
 public struct CellChartData: Sendable {
     public var timeline: [TimelineRow]
     public var histograms: LatencyHistograms
+    /// The checker's verdict (correctness runs): its report section follows the charts.
+    public var check: CheckResult?
+    /// Faults, drawn as shaded bands on the time charts.
+    public var faults: [FaultRecord]
 
-    public init(timeline: [TimelineRow], histograms: LatencyHistograms) {
+    public init(timeline: [TimelineRow], histograms: LatencyHistograms, check: CheckResult? = nil, faults: [FaultRecord] = []) {
         self.timeline = timeline
         self.histograms = histograms
+        self.check = check
+        self.faults = faults
     }
 }
 
@@ -28,6 +35,8 @@ extension Report {
                 body += "<p>Maximum-rate search: measured at \(number(search.chosenRate, 0)) records/s.</p>" + htmlTable(searchTable(search))
             }
             for note in cell.notes { body += "<p class=\"note\">\(SVGChart.escape(note))</p>" }
+            if let faults = cell.faults { body += "<h3>Faults</h3>\n" + htmlTable(faultTable(faults)) }
+            if index < charts.count, let check = charts[index].check { body += CheckReport.htmlFragment(check, title: "Correctness") }
         }
         return """
             <!DOCTYPE html>
@@ -78,6 +87,8 @@ extension Report {
         let measured = timeline.filter { $0.phase == .measuring }
         var bands: [(from: Double, to: Double, label: String)] = []
         if let first = measured.first, let last = measured.last { bands.append((first.second - 1, last.second, "measured")) }
+        // Fault times count from the producers' start, which is the timeline's origin.
+        bands += data.faults.map { ($0.start, max($0.end, $0.start + 0.3), $0.kind) }
         let throughput = SVGChart.line(
             id: "\(id)-throughput", title: "Throughput over time", xLabel: "seconds", yLabel: "records/s",
             series: [.init(name: "published", points: timeline.map { ($0.second, $0.publishRate) }),

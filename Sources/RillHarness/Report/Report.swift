@@ -1,4 +1,5 @@
 import Foundation
+import RillChecker
 
 /// report.md and report.html of a run: the summary table, and (HTML) charts as inline SVG —
 /// throughput over time, latency percentile curves to 99.99%, latency over time, and for a
@@ -75,7 +76,8 @@ public enum Report {
 
     // MARK: Markdown
 
-    public static func markdown(_ summary: RunSummary) -> String {
+    /// `checks[i]` is the checker's verdict of `summary.allCells[i]` (correctness runs).
+    public static func markdown(_ summary: RunSummary, checks: [CheckResult?] = []) -> String {
         var text = "# \(summary.workload)\n\n"
         text += header(summary).map { "- \($0)" }.joined(separator: "\n") + "\n\n"
         text += "## Summary\n\n" + markdownTable(summaryTable(summary.allCells)) + "\n\n"
@@ -87,6 +89,15 @@ public enum Report {
                 text += markdownTable(searchTable(search)) + "\n\n"
             }
             for note in cell.notes { text += "> \(note)\n\n" }
+            if let faults = cell.faults {
+                text += "### Faults\n\n" + markdownTable(faultTable(faults)) + "\n\n"
+            }
+            if let index = summary.allCells.firstIndex(of: cell), index < checks.count, let check = checks[index] {
+                // The checker's report, one heading level down.
+                let section = CheckReport.markdown(check, title: "Correctness").split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { $0.hasPrefix("#") ? "#" + $0 : String($0) }.joined(separator: "\n")
+                text += section + "\n"
+            }
         }
         text += "Charts: report.html. Data: summary.json, omb-result.json, timeline.csv, *.hgrm.\n"
         return text
@@ -97,6 +108,12 @@ public enum Report {
         let machine = summary.machine
         return ["target: \(summary.target)", "started: \(summary.startedAt)", "git: \(git) on \(summary.git.branch)",
                 "machine: \(machine.cores) cores, \(format(Double(machine.memoryBytes) / 1_073_741_824, digits: 1)) GiB, Linux \(machine.kernel) (\(machine.architecture))"]
+    }
+
+    static func faultTable(_ faults: [FaultRecord]) -> [[String]] {
+        [["fault", "target", "from s", "to s", "detail"]] + faults.map {
+            [$0.kind, $0.target, number($0.start, 1), number($0.end, 1), $0.detail ?? ""]
+        }
     }
 
     static func searchTable(_ search: RateSearchOutcome) -> [[String]] {

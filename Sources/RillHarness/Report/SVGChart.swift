@@ -43,8 +43,10 @@ enum SVGChart {
         let plot = PlotArea(xRange: xRange, yRange: yRange)
         for band in bands {
             let x0 = plot.x(max(band.from, xRange.0)), x1 = plot.x(min(band.to, xRange.1))
-            body += "<rect class=\"band\" x=\"\(f(x0))\" y=\"\(f(margin.top))\" width=\"\(f(max(0, x1 - x0)))\" height=\"\(f(plot.height))\" fill=\"#eef4ea\"/>"
-            body += "<text x=\"\(f(x0 + 4))\" y=\"\(f(margin.top + 12))\" font-size=\"10\" fill=\"#6a8a5a\">\(escape(band.label))</text>"
+            // The measured phase in green; anything else (a fault) in red, its label lower down.
+            let isPhase = band.label == "measured"
+            body += "<rect class=\"band\(isPhase ? "" : " fault")\" x=\"\(f(x0))\" y=\"\(f(margin.top))\" width=\"\(f(max(0, x1 - x0)))\" height=\"\(f(plot.height))\" fill=\"\(isPhase ? "#eef4ea" : "#f6d5d5")\" fill-opacity=\"\(isPhase ? "1" : "0.8")\"/>"
+            body += "<text x=\"\(f(x0 + 4))\" y=\"\(f(margin.top + (isPhase ? 12 : 24)))\" font-size=\"10\" fill=\"\(isPhase ? "#6a8a5a" : "#a04040")\">\(escape(band.label))</text>"
         }
         body += yAxis(plot: plot, ticks: yTicks)
         switch xAxis {

@@ -1,4 +1,5 @@
 import Foundation
+import RillChecker
 
 /// Records and bytes moved in the measured phase.
 public struct ThroughputSummary: Codable, Sendable, Equatable {
@@ -41,6 +42,12 @@ public struct RunResult: Sendable {
     public var rateSearch: RateSearchOutcome?
     /// Things a reader of the results must know (a drain that did not finish, errors, …).
     public var notes: [String]
+    /// The checker's verdict on the history of a correctness run (`checks:`).
+    public var check: CheckResult?
+    /// The final read of a correctness run.
+    public var finalRead: FinalRead?
+    /// The faults the nemesis applied (`faults:`).
+    public var faults: [FaultRecord] = []
 
     public init(cell: WorkloadCell, target: String, measuredSeconds: Double, publish: ThroughputSummary, consume: ThroughputSummary,
                 histograms: LatencyHistograms, timeline: [TimelineRow], rateSearch: RateSearchOutcome?, notes: [String]) {

@@ -1,4 +1,5 @@
 import Foundation
+import RillChecker
 
 /// `summary.json` of one run or one matrix cell.
 public struct CellSummary: Codable, Sendable, Equatable {
@@ -20,6 +21,10 @@ public struct CellSummary: Codable, Sendable, Equatable {
     public var notes: [String]
     /// The cell's directory, relative to the run directory (matrix cells only).
     public var directory: String?
+    /// The checker's verdict of a correctness run (details in verdict.json).
+    public var verdict: VerdictSummary?
+    /// The faults applied, in seconds after the producers started.
+    public var faults: [FaultRecord]?
 
     public init(_ result: RunResult, directory: String?) {
         workload = result.cell.workload.name
@@ -37,6 +42,37 @@ public struct CellSummary: Codable, Sendable, Equatable {
         rateSearch = result.rateSearch
         notes = result.notes
         self.directory = directory
+        verdict = result.check.map { VerdictSummary($0, finalRead: result.finalRead) }
+        faults = result.faults.isEmpty ? nil : result.faults
+    }
+}
+
+/// The verdict of a correctness run in summary.json: valid or not, and the anomalies found.
+public struct VerdictSummary: Codable, Sendable, Equatable {
+    /// The checker's verdict.
+    public var valid: Bool
+    /// Whether the final read reached every acknowledged offset (a run whose final read did
+    /// not fails too: acknowledged data that never became readable again after the faults
+    /// healed is a loss the checker alone cannot see when live consumers read it earlier).
+    public var finalReadComplete: Bool
+    /// Partitions the final read did not read up to their highest acknowledged offset.
+    public var finalReadBehind: [String]
+    /// Every anomaly found with its count (allowed ones included).
+    public var anomalies: [String: Int]
+    /// The anomalies that make the history invalid.
+    public var invalidating: [String]
+    public var history = "history.jsonl"
+    public var verdict = "verdict.json"
+
+    /// Whether the run passes: a valid history and a complete final read.
+    public var passed: Bool { valid && finalReadComplete }
+
+    public init(_ result: CheckResult, finalRead: FinalRead?) {
+        valid = result.isValid
+        finalReadComplete = finalRead?.isComplete ?? true
+        finalReadBehind = finalRead?.behind ?? []
+        anomalies = Dictionary(uniqueKeysWithValues: result.anomalies.map { ($0.key.rawValue, $0.value.count) })
+        invalidating = result.invalidatingAnomalies.map(\.rawValue)
     }
 }
 

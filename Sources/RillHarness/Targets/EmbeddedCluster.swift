@@ -10,11 +10,18 @@ public final class EmbeddedCluster: Sendable {
     public static let startTimeout: Duration = .seconds(30)
     public static let stopTimeout: Duration = .seconds(30)
 
-    public let brokers: [BrokerChild]
+    /// The running child of each node; a node killed by the nemesis gets a new child on restart.
+    private let children: NIOLockedValueBox<[BrokerChild]>
+    /// Each node's command line, with the port it got at first start (a restart keeps it, so
+    /// clients and proxies find the broker where they left it).
+    private let arguments: [[String]]
+    private let executable: URL
+    private let logDirectory: URL
     public let dataRoot: URL
+    /// The broker addresses as a bootstrap list (fixed at start: restarts keep the ports).
+    public let bootstrap: String
 
-    /// The broker addresses as a bootstrap list.
-    public var bootstrap: String { brokers.map(\.address).joined(separator: ",") }
+    public var brokers: [BrokerChild] { children.withLockedValue { $0 } }
 
     /// Starts `count` brokers with `executable` (the `rill` tool) and waits until each listens.
     public static func start(count: Int, executable: URL, brokerConfig: [String: String], logDirectory: URL, dataParent: URL? = nil) async throws -> EmbeddedCluster {
@@ -22,6 +29,7 @@ public final class EmbeddedCluster: Sendable {
         try FileManager.default.createDirectory(at: dataRoot, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         var brokers: [BrokerChild] = []
+        var commandLines: [[String]] = []
         do {
             for node in 0..<count {
                 var arguments = ["broker", "--data-dir", dataRoot.appendingPathComponent("broker-\(node)").path, "--listen", "127.0.0.1:0", "--node-id", String(node),
@@ -33,24 +41,54 @@ public final class EmbeddedCluster: Sendable {
                 let child = try BrokerChild(executable: executable, arguments: arguments, log: logDirectory.appendingPathComponent("broker-\(node).log"))
                 brokers.append(child)
                 try await child.waitUntilListening(timeout: startTimeout)
+                arguments[arguments.firstIndex(of: "127.0.0.1:0")!] = child.address
+                commandLines.append(arguments)
             }
         } catch {
             for broker in brokers { await broker.stop(timeout: stopTimeout) }
             try? FileManager.default.removeItem(at: dataRoot)
             throw error
         }
-        return EmbeddedCluster(brokers: brokers, dataRoot: dataRoot)
+        return EmbeddedCluster(brokers: brokers, arguments: commandLines, executable: executable, logDirectory: logDirectory, dataRoot: dataRoot)
     }
 
-    private init(brokers: [BrokerChild], dataRoot: URL) {
-        self.brokers = brokers
+    private init(brokers: [BrokerChild], arguments: [[String]], executable: URL, logDirectory: URL, dataRoot: URL) {
+        children = NIOLockedValueBox(brokers)
+        self.arguments = arguments
+        self.executable = executable
+        self.logDirectory = logDirectory
         self.dataRoot = dataRoot
+        bootstrap = brokers.map(\.address).joined(separator: ",")
     }
 
     /// Stops every broker and removes the data directories.
     public func stop() async {
-        for broker in brokers { await broker.stop(timeout: Self.stopTimeout) }
+        for broker in brokers {
+            broker.signal(SIGCONT)  // a paused broker cannot handle SIGTERM
+            await broker.stop(timeout: Self.stopTimeout)
+        }
         try? FileManager.default.removeItem(at: dataRoot)
+    }
+
+    /// The data directory of `node`.
+    public func dataDirectory(of node: Int) -> URL { dataRoot.appendingPathComponent("broker-\(node)") }
+
+    /// kill -9 of `node`; returns once the process is gone.
+    public func kill(_ node: Int) async {
+        await brokers[node].killAndWait()
+    }
+
+    /// SIGSTOP (`isPaused`) or SIGCONT of `node`.
+    public func pause(_ node: Int, _ isPaused: Bool) {
+        brokers[node].signal(isPaused ? SIGSTOP : SIGCONT)
+    }
+
+    /// Starts `node` again on its port and data directory (after `kill`); its output is appended
+    /// to its log.
+    public func restart(_ node: Int) async throws {
+        let child = try BrokerChild(executable: executable, arguments: arguments[node], log: logDirectory.appendingPathComponent("broker-\(node).log"), appending: true)
+        children.withLockedValue { $0[node] = child }
+        try await child.waitUntilListening(timeout: Self.startTimeout)
     }
 
     /// The `rill` executable to start brokers with: `RILL_EXECUTABLE`, else this process's own
@@ -94,10 +132,11 @@ public final class BrokerChild: @unchecked Sendable {
         var status: Int32 = 0
     }
 
-    init(executable: URL, arguments: [String], log: URL) throws {
+    init(executable: URL, arguments: [String], log: URL, appending: Bool = false) throws {
         logFile = log
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        if !appending || !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let logHandle = try FileHandle(forWritingTo: log)
+        if appending { _ = try? logHandle.seekToEnd() }
         process.executableURL = executable
         process.arguments = arguments
         process.standardInput = lifeline
@@ -150,6 +189,19 @@ public final class BrokerChild: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+
+    /// Sends `number` to the broker unless it has exited.
+    func signal(_ number: Int32) {
+        guard !state.withLockedValue({ $0.exited }) else { return }
+        kill(process.processIdentifier, number)
+    }
+
+    /// SIGKILL, then waits (bounded by `EmbeddedCluster.stopTimeout`) until the process is gone.
+    func killAndWait() async {
+        signal(SIGKILL)
+        let deadline = ContinuousClock.now + EmbeddedCluster.stopTimeout
+        while !state.withLockedValue({ $0.exited }), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
     /// SIGTERM (the broker syncs and closes its partitions), SIGKILL after `timeout`.

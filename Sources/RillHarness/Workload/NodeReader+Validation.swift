@@ -39,6 +39,7 @@ extension NodeReader {
             }
         }
         try checkClientProperties(workload)
+        try validateChecks(&workload, root: root)
         if let path = workload.payloadFile {
             let resolved = path.hasPrefix("/") || directory.isEmpty ? path : (directory as NSString).appendingPathComponent(path)
             let bytes: [UInt8]
@@ -69,8 +70,8 @@ extension NodeReader {
 
 /// The Kafka client settings a workload implies.
 enum ClientSettings {
-    static func producerProperties(_ workload: Workload, bootstrap: String) -> [String: String] {
-        var properties = workload.producerConfig
+    static func producerProperties(_ workload: Workload, bootstrap: String, defaults: [String: String] = [:]) -> [String: String] {
+        var properties = defaults.merging(workload.producerConfig) { $1 }
         properties["bootstrap.servers"] = bootstrap
         properties["acks"] = workload.acks.propertyValue
         properties["enable.idempotence"] = workload.idempotence ? "true" : "false"
@@ -80,9 +81,9 @@ enum ClientSettings {
         return properties
     }
 
-    static func producer(_ workload: Workload, bootstrap: String) throws(KafkaClientError) -> ProducerConfiguration {
+    static func producer(_ workload: Workload, bootstrap: String, defaults: [String: String] = [:]) throws(KafkaClientError) -> ProducerConfiguration {
         do {
-            return try ProducerConfiguration(properties: producerProperties(workload, bootstrap: bootstrap))
+            return try ProducerConfiguration(properties: producerProperties(workload, bootstrap: bootstrap, defaults: defaults))
         } catch let error as KafkaClientError {
             throw error
         } catch {
@@ -90,9 +91,9 @@ enum ClientSettings {
         }
     }
 
-    static func consumer(_ workload: Workload, bootstrap: String, group: String) throws(KafkaClientError) -> ConsumerConfiguration {
+    static func consumer(_ workload: Workload, bootstrap: String, group: String, defaults: [String: String] = [:]) throws(KafkaClientError) -> ConsumerConfiguration {
         // A benchmark consumer hands whole fetches over at once: fewer, larger polls.
-        var properties = ["auto.offset.reset": "earliest", "max.poll.records": "10000"]
+        var properties = ["auto.offset.reset": "earliest", "max.poll.records": "10000"].merging(defaults) { $1 }
         properties.merge(workload.consumerConfig) { $1 }
         properties["bootstrap.servers"] = bootstrap
         properties["group.id"] = group

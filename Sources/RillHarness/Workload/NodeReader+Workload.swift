@@ -67,7 +67,8 @@ extension NodeReader {
             guard FileManager.default.fileExists(atPath: workload.dataDirectory!, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw error(key, value, "\(workload.dataDirectory!) is not an existing directory")
             }
-        case "checks": try checks(key, value)
+        case "checks": workload.checks = try checks(key, value)
+        case "faults": workload.faults = try faults(key, value)
         case "exactlyOnce": workload.exactlyOnce = try exactlyOnce(key, value)
         default: throw error(key, value, "unknown field")
         }
@@ -169,13 +170,5 @@ extension NodeReader {
         }
         guard settings.initialRate <= settings.maximumRate else { throw error("\(key).initialRate", value, "must not exceed rateSearch.maximumRate") }
         return settings
-    }
-
-    /// The place for correctness checks (history recording and RillChecker's verdict). They run
-    /// on this driver once they exist; until then a workload that asks for one is refused
-    /// rather than run without it.
-    private func checks(_ key: String, _ value: Node) throws(WorkloadError) {
-        if case .sequence(let sequence) = value, sequence.isEmpty { return }
-        throw error(key, value, "correctness checks are not available yet: the history recorder and checker are still to come (docs/workloads.md); remove checks: to run the benchmark")
     }
 }

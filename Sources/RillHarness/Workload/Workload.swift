@@ -96,6 +96,10 @@ public struct Workload: Sendable, Equatable, Encodable {
     public var stampPayloads = true
     /// `exactlyOnce:`: run the exactly-once workload (docs/workloads.md) instead of the benchmark.
     public var exactlyOnce: ExactlyOnceSettings?
+    /// `checks:`: record a history and judge it with RillChecker (nil: a plain benchmark).
+    public var checks: CorrectnessChecks?
+    /// `faults:`: what the nemesis does while the workload runs (needs `checks`).
+    public var faults: FaultPlan?
 
     public init() {}
 
