@@ -44,7 +44,11 @@ extension InteropTests {
                 let segment = try await DumpedSegment.read(broker.segmentFile(topic: topic, partition: 0), printData: true)
                 #expect(segment.valid)
                 #expect(!segment.batches.isEmpty)
-                #expect(segment.batches.allSatisfy { $0.compression == codec }, "stored codecs: \(segment.batches.map { $0.compression ?? "?" })")
+                // librdkafka sends a batch uncompressed when compressing it would not make it smaller
+                // (a small batch cut by linger on a loaded machine): "none" is the producer's choice.
+                #expect(segment.batches.allSatisfy { $0.compression == codec || $0.compression == "none" },
+                        "stored codecs: \(segment.batches.map { $0.compression ?? "?" })")
+                #expect(segment.batches.contains { $0.compression == codec }, "stored codecs: \(segment.batches.map { $0.compression ?? "?" })")
                 #expect(segment.batches.reduce(0) { $0 + ($1.count ?? 0) } == lines.count)
                 let uncompressedBytes = lines.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
                 if codec != "none" {

@@ -202,7 +202,11 @@ extension InteropTests {
                 }
                 let failures = outcomes.compactMap(\.failure)
                 #expect(failures.count >= 50)
-                #expect(failures.allSatisfy { $0.code == .timedOut || $0.code == .sequenceLost }, "\(Set(failures.map(\.code.name)))")
+                // A batch whose delivery timeout passes is reported with the timeout, or — as Kafka's
+                // producer does when the last attempt failed and no retry fits — with that attempt's
+                // connection error (seen on a loaded machine).
+                let expected: Set<KafkaClientError.Code> = [.timedOut, .sequenceLost, .connectionFailed, .connectionClosed]
+                #expect(failures.allSatisfy { expected.contains($0.code) }, "\(Set(failures.map(\.code.name)))")
                 // Records in flight at the kill may be in the log; records never written are certainly not.
                 #expect(failures.contains { $0.outcome == .unknown } && failures.contains { $0.outcome == .failed },
                         "outcomes: \(failures.filter { $0.outcome == .unknown }.count) unknown, \(failures.filter { $0.outcome == .failed }.count) failed")
