@@ -12,20 +12,7 @@ extension RunCommand {
         let options = ExactlyOnceRunner.Options(outputDirectory: directory, rillExecutable: try EmbeddedCluster.rillExecutable(),
                                                 log: { FileHandle.standardError.write(Data($0.utf8)) })
         let runner = try ExactlyOnceRunner(workload: cell.workload, options: options)
-        let task = Task { try await runner.run() }
-        let sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
-        defer { for source in sources { source.cancel() } }
-        let outcome: ExactlyOnceRunner.Outcome
-        do { outcome = try await task.value } catch {
-            FileHandle.standardError.write(Data("\nerror: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        let outcome = try await Self.untilDoneOrInterrupted { try await runner.run() }
         print(outcome.result.verdictJSON(), terminator: "")
         print("sends: \(outcome.sends.ok) ok, \(outcome.sends.failed) failed, \(outcome.sends.unknown) unknown; kills: \(outcome.kills); pauses: \(outcome.pauses); store rows: \(outcome.storeRows)")
         for note in outcome.notes { print("note: \(note)") }

@@ -87,9 +87,13 @@ struct RunCommand: AsyncParsableCommand {
 
     func runOrReport(cells: [WorkloadCell], options: BenchmarkRunner.Options) async throws -> (RunSummary, URL) {
         let isMatrix = cells.count > 1 || !(cells.first?.parameters.isEmpty ?? true)
-        let task = Task { try await BenchmarkRunner(options: options).run(cells, isMatrix: isMatrix) }
-        // Ctrl-C or SIGTERM cancels the run, so that embedded brokers are stopped and nothing is
-        // left behind.
+        return try await Self.untilDoneOrInterrupted { try await BenchmarkRunner(options: options).run(cells, isMatrix: isMatrix) }
+    }
+
+    /// Runs `work`; Ctrl-C or SIGTERM cancels it, so that embedded brokers and child processes
+    /// are stopped and nothing is left behind. An error is printed and becomes exit status 1.
+    static func untilDoneOrInterrupted<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await work() }
         let sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -21,29 +21,16 @@ import argparse
 import signal
 import time
 
-from interop_common import Deadline, require
+from interop_common import Deadline, add_member_arguments, event, require
 
 confluent_kafka = require("confluent_kafka")
 
-import json
-import sys
-
-
-def event(name, **fields):
-    fields["event"] = name
-    sys.stdout.write(json.dumps(fields, sort_keys=True) + "\n")
-    sys.stdout.flush()
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--client-id", default="group-member")
+    add_member_arguments(parser, client_id="group-member")
     parser.add_argument("--instance-id", help="group.instance.id: a static member")
-    parser.add_argument("--session-timeout-ms", type=int, default=6000)
-    parser.add_argument("--heartbeat-interval-ms", type=int, default=1000)
     parser.add_argument("--assignor", default="range")
     parser.add_argument("--commit", choices=["batch", "none"], default="batch")
     parser.add_argument("--commit-every", type=int, default=100)

@@ -7,31 +7,19 @@ Events: started, assigned/revoked {"partitions", "time"}, records {"records": [[
 committed {"offsets": {p: o}, "error"}, error {"error"}, closed {"reason", "memberId"}."""
 
 import argparse
-import json
 import logging
 import signal
 import sys
 import time
 
-from interop_common import Deadline, require
+from interop_common import Deadline, add_member_arguments, event, require
 
 kafka = require("kafka")
 
 
-def event(name, **fields):
-    fields["event"] = name
-    sys.stdout.write(json.dumps(fields, sort_keys=True) + "\n")
-    sys.stdout.flush()
-
-
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--client-id", default="kafka-python-member")
-    parser.add_argument("--session-timeout-ms", type=int, default=6000)
-    parser.add_argument("--heartbeat-interval-ms", type=int, default=1000)
+    add_member_arguments(parser, client_id="kafka-python-member")
     parser.add_argument("--max-records", type=int)
     parser.add_argument("--seconds", type=float, default=50, help="bound on the whole run")
     arguments = parser.parse_args()

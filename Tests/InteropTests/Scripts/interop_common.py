@@ -21,6 +21,23 @@ def require(module_name):
         sys.exit(MISSING_MODULE_EXIT)
 
 
+def event(name, **fields):
+    """One JSON line on stdout, flushed: a group member's report of what happened to it."""
+    fields["event"] = name
+    sys.stdout.write(json.dumps(fields, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def add_member_arguments(parser, client_id):
+    """The arguments every group-member driver takes."""
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--client-id", default=client_id)
+    parser.add_argument("--session-timeout-ms", type=int, default=6000)
+    parser.add_argument("--heartbeat-interval-ms", type=int, default=1000)
+
+
 def emit(result):
     """Prints the one JSON result line and flushes it."""
     sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
