@@ -68,9 +68,9 @@ bench-clients: release
 ## confluent-kafka members, against a broker started for the run
 bench-groups: release
 	@rm -rf /tmp/rill-bench-groups; .build/release/rill broker --data-dir /tmp/rill-bench-groups --listen 127.0.0.1:19492 \
-		--stop-when-stdin-closes < <(exec sleep 600 2>/dev/null) > /tmp/rill-bench-groups.log 2>&1 & \
+		--stop-when-stdin-closes < <(exec sleep 600 2>/dev/null) > /tmp/rill-bench-groups.log 2>&1 & broker=$$!; \
 	sleep 1; python3 scripts/bench-groups.py --bootstrap 127.0.0.1:19492 --runs $${RUNS:-5}; status=$$?; \
-	pkill -f "data-dir /tmp/rill-bench-groups"; rm -rf /tmp/rill-bench-groups; exit $$status
+	kill $$broker; wait $$broker; rm -rf /tmp/rill-bench-groups; exit $$status
 
 ## stress: the storage model test at depth (200 seeds x 1,500 operations, a few minutes)
 stress: deps

@@ -112,7 +112,7 @@ public final class KafkaProducer: Sendable {
     /// Sends a record and waits until it is acknowledged (or has failed).
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
         try await withCheckedThrowingContinuation { continuation in
-            Task { await self.append(record, completion: .waiter(continuation)) }
+            Task { await self.append(record, completion: .waiter(RecordAccumulator.Waiter(continuation))) }
         }
     }
 
@@ -532,15 +532,15 @@ public final class KafkaProducer: Sendable {
                 for (index, context) in item.completions.reports {
                     batch.append(DeliveryReport(topicPartition: item.topicPartition, offset: offset(index), context: context, error: nil))
                 }
-                for (index, continuation) in item.completions.waiters {
+                for (index, waiter) in item.completions.waiters {
                     let timestamp = result.logAppendTime != .none ? result.logAppendTime : (Int(index) < result.timestamps.count ? result.timestamps[Int(index)] : .none)
-                    continuation.resume(returning: RecordMetadata(topicPartition: item.topicPartition, offset: offset(index), timestamp: timestamp))
+                    waiter.continuation.resume(returning: RecordMetadata(topicPartition: item.topicPartition, offset: offset(index), timestamp: timestamp))
                 }
             case .failure(let error):
                 for (_, context) in item.completions.reports {
                     batch.append(DeliveryReport(topicPartition: item.topicPartition, offset: .none, context: context, error: error))
                 }
-                for (_, continuation) in item.completions.waiters { continuation.resume(throwing: error) }
+                for (_, waiter) in item.completions.waiters { waiter.continuation.resume(throwing: error) }
             }
         }
         if !batch.isEmpty { reports.yield(batch) }

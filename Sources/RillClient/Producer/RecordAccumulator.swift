@@ -25,9 +25,17 @@ struct RecordAccumulator: Sendable {
         var retries: Int
     }
 
+    /// A `send` caller waiting for its record's fate. A class, so that `Completion`'s layout is
+    /// known to the compiler (CheckedContinuation's is not: it lives in a resilient library) and
+    /// copying a completion on the per-record path needs no runtime enum witness calls.
+    final class Waiter: Sendable {
+        let continuation: CheckedContinuation<RecordMetadata, any Error>
+        init(_ continuation: CheckedContinuation<RecordMetadata, any Error>) { self.continuation = continuation }
+    }
+
     /// What happens to a record once its batch is resolved.
     enum Completion {
-        case waiter(CheckedContinuation<RecordMetadata, any Error>)
+        case waiter(Waiter)
         case report(UInt64)
         case none
     }
@@ -36,12 +44,12 @@ struct RecordAccumulator: Sendable {
     /// an enum per record, because this is the producer's per-record path.
     struct Completions {
         var reports: [(index: Int32, context: UInt64)] = []
-        var waiters: [(index: Int32, continuation: CheckedContinuation<RecordMetadata, any Error>)] = []
+        var waiters: [(index: Int32, waiter: Waiter)] = []
 
         mutating func add(_ completion: Completion, index: Int32) {
             switch completion {
             case .report(let context): reports.append((index, context))
-            case .waiter(let continuation): waiters.append((index, continuation))
+            case .waiter(let waiter): waiters.append((index, waiter))
             case .none: break
             }
         }
