@@ -94,7 +94,7 @@ public final class KafkaConsumer: Sendable {
     /// The next `poll` returns records from `offset` on.
     public func seek(_ partition: TopicPartition, to offset: Offset) throws {
         try state.withLockedValue { state in
-            guard var current = state.partitions[partition] else {
+            guard var current = state.partitions.removeValue(forKey: partition) else {
                 throw KafkaClientError(.invalidConfiguration, "\(partition) is not assigned")
             }
             current.position = offset
@@ -215,10 +215,13 @@ public final class KafkaConsumer: Sendable {
             state.rotation = (state.rotation + 1) % keys.count
             for step in 0..<keys.count where taken.count < limit {
                 let key = keys[(state.rotation + step) % keys.count]
-                guard var partition = state.partitions[key], !partition.isPaused else { continue }
+                // Taken out of the dictionary while it changes: a copy beside the dictionary's
+                // would make the first popFirst copy the whole buffer (copy-on-write).
+                guard var partition = state.partitions.removeValue(forKey: key) else { continue }
+                defer { state.partitions[key] = partition }
+                if partition.isPaused { continue }
                 if let error = partition.error, partition.buffered.isEmpty {
                     partition.error = nil
-                    state.partitions[key] = partition
                     throw error
                 }
                 while taken.count < limit, let record = partition.buffered.popFirst() {
@@ -229,7 +232,6 @@ public final class KafkaConsumer: Sendable {
                 if partition.buffered.isEmpty, let fetchOffset = partition.fetchOffset, let position = partition.position, fetchOffset > position {
                     partition.position = fetchOffset  // batches with no records left for us (compaction, control)
                 }
-                state.partitions[key] = partition
             }
             return taken
         }
@@ -386,12 +388,13 @@ public final class KafkaConsumer: Sendable {
 
     private func apply(_ decoded: FetchedRecordsDecoder.Decoded, to partition: TopicPartition, generation: Int) {
         state.withLockedValue { state in
-            guard var current = state.partitions[partition], current.generation == generation else { return }
-            current.buffered.append(contentsOf: decoded.records)
-            current.bufferedBytes += decoded.byteCount
-            current.fetchOffset = decoded.nextOffset
-            if let error = decoded.error { current.error = error }
-            state.partitions[partition] = current
+            guard state.partitions[partition]?.generation == generation else { return }
+            // Changed in place: a copy beside the dictionary's would make the append copy every
+            // record already buffered (copy-on-write).
+            state.partitions[partition]!.buffered.append(contentsOf: decoded.records)
+            state.partitions[partition]!.bufferedBytes += decoded.byteCount
+            state.partitions[partition]!.fetchOffset = decoded.nextOffset
+            if let error = decoded.error { state.partitions[partition]!.error = error }
         }
     }
 
