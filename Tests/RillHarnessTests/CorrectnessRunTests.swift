@@ -103,9 +103,11 @@ import Testing
         #expect(synced.valid && synced.passed, "anomalies: \(synced.anomalies)")
     }
 
-    /// Sends acknowledged while a kill, pause or partition was in force (from 0.2 s after it was
-    /// applied to 0.1 s before its scheduled end, so that neither the fault's own start nor the
-    /// healing overlaps): zero when the faults really cut the clients off.
+    /// Sends invoked and acknowledged while a kill, pause or partition was in force (invoked 0.2 s
+    /// or more after the fault was applied, acknowledged 0.1 s or more before its scheduled end):
+    /// zero when the faults really cut the clients off. The invocation, not the acknowledgement,
+    /// must fall inside: a response that arrived just before the fault may be recorded late on a
+    /// loaded machine, but a request sent during the fault cannot be answered until it heals.
     static func sendsAcknowledgedDuringFaults(_ history: String) throws -> Int {
         let events = try history.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
         let durations = ["kill": 2.0, "partition": 2.0, "pause": 2.0]
@@ -115,10 +117,18 @@ import Testing
             windows.append((time + 200_000_000)...(time + Int64((duration - 0.1) * 1e9)))
         }
         #expect(windows.count == 3)
-        return events.filter { event in
-            guard event["f"] as? String == "send", event["type"] as? String == "ok", let time = event["time"] as? Int64 else { return false }
-            return windows.contains { $0.contains(time) }
-        }.count
+        var invokedAt: [Int: Int64] = [:]
+        var count = 0
+        for event in events where event["f"] as? String == "send" {
+            guard let process = event["process"] as? Int, let time = event["time"] as? Int64 else { continue }
+            switch event["type"] as? String {
+            case "invoke": invokedAt[process] = time
+            case "ok":
+                if let invoked = invokedAt[process], windows.contains(where: { $0.contains(invoked) && $0.contains(time) }) { count += 1 }
+            default: break
+            }
+        }
+        return count
     }
 
     /// Runs the `rill` executable (bounded: killed after two minutes); returns its exit status
