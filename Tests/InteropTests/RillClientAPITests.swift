@@ -354,21 +354,12 @@ extension InteropTests {
         }
 
         /// Whether `task` finishes within `timeout` (the bound of the wait, not a wait for time
-        /// to pass). A task group would not do: it waits for all its children, and awaiting a
-        /// task's result cannot be interrupted.
+        /// to pass). Awaiting a task's result cannot be interrupted, so a watcher task (which
+        /// ends when `task` does, at the latest when the test closes the consumer) reports it.
         static func completes<Success: Sendable>(_ task: Task<Success, any Error>, within timeout: Duration) async -> Bool {
-            let (outcomes, outcome) = AsyncStream<Bool>.makeStream()
-            // Both end on their own: the watcher when `task` ends (at the latest when the test
-            // closes the consumer), the timer when it fires or is cancelled below.
-            Task { _ = await task.result; outcome.yield(true) }
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                outcome.yield(false)
-            }
-            var iterator = outcomes.makeAsyncIterator()
-            let first = await iterator.next() ?? false
-            timer.cancel()
-            return first
+            let ended = Watched(false)
+            Task { _ = await task.result; ended.update { $0 = true } }
+            return await ended.wait(timeout: timeout) { $0 } != nil
         }
 
         static func result<Success: Sendable>(of task: Task<Success, any Error>, ended: Bool) async -> Result<Success, any Error>? {

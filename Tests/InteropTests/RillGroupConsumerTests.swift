@@ -272,7 +272,13 @@ extension InteropTests {
                 let restarted = try GroupMemberUnderTest(broker, group: "static", settings)
                 try restarted.start(topics: [topic])
                 #expect(await GroupMemberUnderTest.eventually { restarted.consumer.assignment == before })
-                try await Task.sleep(for: .seconds(1))
+                // The coordinator shows the group settled with both members: no rebalance under way
+                // that the other member has yet to hear of at its next heartbeat.
+                let settled = await GroupMemberUnderTest.eventually {
+                    let description = try? await RillClients.withAdmin(broker) { try await $0.describeGroups(["static"]).first }
+                    return description?.state == "Stable" && description?.members.count == 2
+                }
+                #expect(settled, "the group did not settle with the restarted and the other member")
                 let newOtherEvents = other.events.withLock { Array($0[otherEvents...]) }.filter { if case .record = $0 { false } else { true } }
                 #expect(newOtherEvents.isEmpty, "the other member saw no rebalance: \(newOtherEvents)")
                 await restarted.stop()

@@ -37,6 +37,8 @@ final class GroupTestbed {
     /// Every answer to a parked request, by token; a token must be answered once.
     private(set) var answers: [RequestToken: GroupReply] = [:]
     private(set) var duplicateAnswers: [RequestToken] = []
+    /// Tokens in the order they were first answered.
+    private(set) var answerOrder: [RequestToken] = []
 
     static let group = "g"
 
@@ -49,7 +51,7 @@ final class GroupTestbed {
 
     func collect(_ replies: [ParkedReply]) {
         for reply in replies {
-            if answers[reply.token] != nil { duplicateAnswers.append(reply.token) }
+            if answers[reply.token] != nil { duplicateAnswers.append(reply.token) } else { answerOrder.append(reply.token) }
             answers[reply.token] = reply.reply
         }
     }

@@ -542,15 +542,24 @@ import Testing
         let unanswered = parked.filter { bed.answers[$0] == nil }
         #expect(unanswered.isEmpty, "unanswered: \(unanswered)")
         #expect(bed.duplicateAnswers.isEmpty, "answered twice: \(bed.duplicateAnswers)")
-        // Every member of a generation was told the same leader and protocol.
+        // In the order they were answered: generations never go back, every member of a
+        // generation was told the same leader and protocol, and the leader's member list holds
+        // the leader.
         var generations: [Int32: (leader: String, protocolName: String)] = [:]
-        for token in parked {
+        var latest: Int32 = -1
+        for token in bed.answerOrder {
             guard let answer = bed.joinAnswer(token), answer.errorCode == .none else { continue }
+            #expect(answer.generationID >= latest, "generation \(answer.generationID) answered after \(latest)")
+            latest = max(latest, answer.generationID)
             if let seen = generations[answer.generationID] {
                 #expect(seen.leader == answer.leaderMemberID && seen.protocolName == answer.protocolName, "generation \(answer.generationID)")
             }
             generations[answer.generationID] = (answer.leaderMemberID, answer.protocolName)
+            if answer.memberID == answer.leaderMemberID {
+                #expect(answer.members.contains { $0.memberID == answer.leaderMemberID }, "the leader of generation \(answer.generationID) is a member")
+            }
         }
+        #expect(!generations.isEmpty, "no join succeeded")
     }
 }
 

@@ -1,5 +1,6 @@
 import PropertyBased
 import RillFormat
+import Synchronization
 import Testing
 
 @testable import RillChecker
@@ -73,6 +74,7 @@ import Testing
 
     @Test(arguments: Mutation.allCases)
     func mutationsAreFoundAsTheirAnomaly(_ mutation: Mutation) async {
+        let applied = Mutex(0)
         await propertyCheck(count: 40, input: Gen.uint64(in: 1...UInt64.max)) { seed in
             // Assign mode: in subscribe mode a rebalance may legitimately excuse a repeated poll.
             var configuration = Self.generatorConfiguration(seed: seed & ~1, processors: mutation == .applyAnInputTwice ? 1 : 0)
@@ -80,11 +82,14 @@ import Testing
             let events = Array(HistoryGenerator(configuration: configuration))
             var random = SplitMix64(seed: seed)
             guard let mutated = Mutator.apply(mutation, to: events, using: &random) else { return }
+            applied.withLock { $0 += 1 }
             let result = try Self.check(mutated, mode: .assign)
             let found = Set(result.anomalyNames)
             #expect(found.contains(mutation.expected.required), "seed \(seed): \(result.verdictJSON())")
             #expect(found.isSubset(of: mutation.expected.possible), "seed \(seed): \(result.verdictJSON())")
         }
+        // Not vacuous: the mutation found a place in at least half of the histories.
+        #expect(applied.withLock { $0 } >= 20, "the mutation applied to \(applied.withLock { $0 }) of 40 histories")
     }
 
     /// The mutations find a place to apply in most histories, so the property above is not vacuous.

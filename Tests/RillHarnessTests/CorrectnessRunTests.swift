@@ -90,7 +90,8 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("power-loss.yaml")
         try Data(workload(flushMessages: 1_000_000).utf8).write(to: file)
-        let (status, output) = try await Self.runRill(["run", file.path, "--out", directory.appendingPathComponent("out").path])
+        let finished = try await TestProcess.rill(["run", file.path, "--out", directory.appendingPathComponent("out").path])
+        let (status, output) = (finished.status, finished.output)
         #expect(status == 1, "an invalid verdict exits 1; output:\n\(output)")
         #expect(output.contains("verdict (power-loss-1000000): INVALID"))
         let unsynced = try #require(try ResultWriter.readSummary(in: directory.appendingPathComponent("out")).run?.verdict)
@@ -129,24 +130,5 @@ import Testing
             }
         }
         return count
-    }
-
-    /// Runs the `rill` executable (bounded: killed after two minutes); returns its exit status
-    /// and standard output.
-    static func runRill(_ arguments: [String]) async throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = try RunTests.rillExecutable()
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(120)
-        while process.isRunning {
-            if ContinuousClock.now > deadline { process.terminate() }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, text)
     }
 }

@@ -26,25 +26,12 @@ enum HeadlessBrowser {
     static func dumpDOM(of file: URL) async throws -> String {
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("rill-chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let process = Process()
-        process.executableURL = try chromium()
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                             "--user-data-dir=\(profile.path)", "--virtual-time-budget=2000", "--dump-dom", file.absoluteString]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let reader = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                throw HarnessError("chromium did not finish within 60 s")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return String(decoding: await reader.value, as: UTF8.self)
+        let finished = try await TestProcess.run(try chromium(), [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--user-data-dir=\(profile.path)", "--virtual-time-budget=2000", "--dump-dom", file.absoluteString,
+        ], timeout: .seconds(60))
+        if finished.timedOut { throw HarnessError("chromium did not finish within 60 s") }
+        return finished.output
     }
 
     static func chartVerdict(of file: URL) async throws -> Verdict {

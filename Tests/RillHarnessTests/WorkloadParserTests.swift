@@ -241,6 +241,7 @@ import Testing
         let expectedTimes: [Double] = [5, 15, 25, 35, 45, 55]
         #expect(first.map(\.at) == expectedTimes)
         #expect(Set(first.map(\.kind)).count > 1)
+        #expect(first.contains { $0.kind == .crashClient })
         for event in first where event.kind == .crashClient { #expect(event.target.hasPrefix("producer-") || event.target.hasPrefix("consumer-")) }
     }
 }

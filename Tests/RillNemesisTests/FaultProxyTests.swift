@@ -169,8 +169,13 @@ import Testing
         let partition = TopicPartition("rot", 0)
         consumer.assign([partition])
         var offsets: [Int64] = []
-        let deadline = ContinuousClock.now + .seconds(4)
-        while ContinuousClock.now < deadline { offsets += try await consumer.poll(timeout: .milliseconds(300)).map(\.offset.rawValue) }
+        // Read until everything before the corrupt batch has come (bounded), then once more:
+        // nothing of the batch may follow.
+        let deadline = ContinuousClock.now + .seconds(15)
+        while offsets.count < corruption.batchBaseOffset, ContinuousClock.now < deadline {
+            offsets += try await consumer.poll(timeout: .milliseconds(300)).map(\.offset.rawValue)
+        }
+        offsets += try await consumer.poll(timeout: .milliseconds(500)).map(\.offset.rawValue)
         #expect(offsets == Array(0..<corruption.batchBaseOffset), "everything before the corrupt batch, nothing of it: \(corruption)")
         // Past it, the log serves again.
         let next = corruption.batchBaseOffset + Int64(corruption.batchRecordCount)
