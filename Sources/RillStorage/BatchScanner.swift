@@ -12,6 +12,10 @@ struct BatchScanner {
         case batch(RecordBatchHeader, position: Int64)
         /// Bytes at `position` are not a valid batch; nothing from here on can be trusted.
         case invalid(FormatError, position: Int64)
+        /// Only when verifying checksums: the batch at `position` has a valid header and lies
+        /// within the range, but its body fails validation (a bad CRC, say). The scanner has
+        /// stepped over its `size` bytes, so a caller that can skip it may go on calling `next()`.
+        case corruptBatch(FormatError, position: Int64, size: Int)
         /// `position` reached the end of the scanned range.
         case end
     }
@@ -32,7 +36,8 @@ struct BatchScanner {
         buffer = [UInt8](repeating: 0, count: verifyChecksums ? 8 << 20 : 16 << 10)
     }
 
-    /// The next batch, an invalid region, or the end. Throws only for I/O failures.
+    /// The next batch, an invalid region, a corrupt batch that can be stepped over, or the end.
+    /// Throws only for I/O failures.
     mutating func next() throws -> Step {
         guard position < end else { return .end }
         let available = end - position
@@ -58,7 +63,11 @@ struct BatchScanner {
             let checked = withBuffered(header.totalSize) { bytes in
                 Result { () throws(FormatError) in try RecordBatch.validate(bytes, verifyChecksum: true, position: position) }
             }
-            if case .failure(let error) = checked { return .invalid(error, position: position) }
+            if case .failure(let error) = checked {
+                let batchPosition = position
+                position += Int64(header.totalSize)
+                return .corruptBatch(error, position: batchPosition, size: header.totalSize)
+            }
         }
         let batchPosition = position
         position += Int64(header.totalSize)

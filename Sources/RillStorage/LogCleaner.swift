@@ -154,7 +154,7 @@ public struct CleaningPlan: @unchecked Sendable {
                 } catch let error as FormatError {
                     throw StorageError(.corruptSegment, "cannot decode records: \(error)", path: target.logPath, position: position)
                 }
-            case .invalid(let error, let position):
+            case .invalid(let error, let position), .corruptBatch(let error, let position, _):
                 throw StorageError(.corruptSegment, "\(error.code): \(error.message)", path: target.logPath, position: position)
             case .end:
                 return

@@ -151,7 +151,7 @@ final class Segment {
                     break scanning
                 }
                 try indexBatch(header, at: position, indexIntervalBytes: indexIntervalBytes)
-            case .invalid(let error, let position):
+            case .invalid(let error, let position), .corruptBatch(let error, let position, _):
                 cut = (position, error)
                 break scanning
             case .end:
@@ -236,7 +236,7 @@ final class Segment {
             switch try scanner.next() {
             case .batch(let header, let position):
                 if header.lastOffset >= offset { return (position, header) }
-            case .invalid(let error, let position):
+            case .invalid(let error, let position), .corruptBatch(let error, let position, _):
                 throw StorageError(.corruptSegment, "cannot read batch header: \(error.message)", path: logPath, position: position)
             case .end:
                 return nil
@@ -254,31 +254,17 @@ final class Segment {
             switch try scanner.next() {
             case .batch:
                 verifiedSize = scanner.position
-            case .invalid(let error, let position):
+            case .corruptBatch(let error, let position, let batchSize):
                 let found = StorageError(.corruptSegment, "\(error.code): \(error.message)", path: logPath, position: position)
-                guard let batchSize = try skippableBatchSize(at: position) else {
-                    corruption = found
-                    return
-                }
                 corruptBatches.append((position..<(position + Int64(batchSize)), found))
-                verifiedSize = position + Int64(batchSize)
-                scanner = BatchScanner(file: logFile, from: verifiedSize, to: size, verifyChecksums: true)
+                verifiedSize = scanner.position
+            case .invalid(let error, let position):
+                corruption = StorageError(.corruptSegment, "\(error.code): \(error.message)", path: logPath, position: position)
+                return
             case .end:
                 return
             }
         }
-    }
-
-    /// The size of the invalid batch at `position` if its header parses and it lies within the
-    /// file, so that reading can step over it; nil when it cannot be stepped over.
-    private func skippableBatchSize(at position: Int64) throws -> Int? {
-        guard position + Int64(RecordBatchHeader.size) <= size else { return nil }
-        let bytes = try logFile.readExactly(RecordBatchHeader.size, at: position)
-        let header = bytes.withUnsafeBytes { raw in
-            try? RecordBatch.validate(raw, verifyChecksum: false, position: position, headerOnly: true)
-        }
-        guard let header, position + Int64(header.totalSize) <= size else { return nil }
-        return header.totalSize
     }
 
     /// Where the run of servable bytes that starts at `start` ends (at most `end`), verifying
