@@ -41,36 +41,28 @@ actor ConsumerCoordinator {
     // MARK: Coordinator discovery
 
     /// The connection to the group's coordinator, found with FindCoordinator when unknown.
+    /// One attempt: the callers (`join`, `sync`, `withCoordinatorRetries`) hold the only retry
+    /// loop, so a failure here is not multiplied by theirs. A coordinator that is not available
+    /// yet (still loading `__consumer_offsets`, or moving) throws its broker error code, which
+    /// `isRetriable` accepts.
     func coordinatorConnection() async throws -> BrokerConnection {
         if isClosed { throw KafkaClientError(.closed, "the consumer is closed") }
         if let connection, connection.isActive { return connection }
         connection = nil
-        var lastError: (any Error)?
-        for attempt in 0..<10 {
-            if attempt > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
-            do {
-                let any = try await cluster.anyConnection()
-                let answer = try await any.send(FindCoordinatorRequest(key: groupID), timeout: configuration.client.requestTimeout)
-                guard answer.errorCode == .none else {
-                    lastError = KafkaClientError.broker(answer.errorCode, "finding the coordinator of group \(groupID)")
-                    continue
-                }
-                let found = try await BrokerConnection.connect(
-                    host: answer.host, port: Int(answer.port), clientID: configuration.client.clientID, group: cluster.group,
-                    timeout: .milliseconds(configuration.client.connectTimeoutMilliseconds), maximumResponseBytes: configuration.client.maximumResponseBytes)
-                if isClosed {
-                    await found.close()
-                    throw KafkaClientError(.closed, "the consumer is closed")
-                }
-                connection = found
-                return found
-            } catch let error as KafkaClientError where error.code == .closed {
-                throw error
-            } catch {
-                lastError = error
-            }
+        let any = try await cluster.anyConnection()
+        let answer = try await any.send(FindCoordinatorRequest(key: groupID), timeout: configuration.client.requestTimeout)
+        guard answer.errorCode == .none else {
+            throw KafkaClientError.broker(answer.errorCode, "finding the coordinator of group \(groupID)")
         }
-        throw lastError ?? KafkaClientError(.connectionFailed, "no coordinator for group \(groupID)")
+        let found = try await BrokerConnection.connect(
+            host: answer.host, port: Int(answer.port), clientID: configuration.client.clientID, group: cluster.group,
+            timeout: .milliseconds(configuration.client.connectTimeoutMilliseconds), maximumResponseBytes: configuration.client.maximumResponseBytes)
+        if isClosed {
+            await found.close()
+            throw KafkaClientError(.closed, "the consumer is closed")
+        }
+        connection = found
+        return found
     }
 
     /// Drops the coordinator after an error that says it moved or went away.
@@ -81,6 +73,18 @@ actor ConsumerCoordinator {
 
     static func isCoordinatorError(_ code: ErrorCode) -> Bool {
         [.coordinatorNotAvailable, .notCoordinator, .coordinatorLoadInProgress, .requestTimedOut].contains(code)
+    }
+
+    /// Whether another attempt, after finding the coordinator again, may succeed where this
+    /// one failed with `error`: connection failures and timeouts, and the coordinator error
+    /// codes (not available, moved, still loading). Not when the consumer is closed, nor for
+    /// other broker answers (an unauthorised group, inconsistent protocols), which no retry
+    /// changes.
+    static func isRetriable(_ error: any Error) -> Bool {
+        guard let error = error as? KafkaClientError else { return true }
+        if error.code == .closed { return false }
+        if let code = error.brokerError { return isCoordinatorError(code) }
+        return true
     }
 
     // MARK: Join and sync
@@ -102,16 +106,16 @@ actor ConsumerCoordinator {
         // The broker holds JoinGroup for up to the rebalance timeout: wait that long and more.
         let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
         for _ in 0..<50 {
-            let connection = try await coordinatorConnection()
             let request = JoinGroupRequest(
                 groupID: groupID, sessionTimeoutMilliseconds: configuration.sessionTimeoutMilliseconds,
                 rebalanceTimeoutMilliseconds: configuration.maximumPollIntervalMilliseconds, memberID: memberID,
                 groupInstanceID: configuration.groupInstanceID, protocolType: "consumer", protocols: protocols)
             let response: JoinGroupResponse
             do {
-                response = try await connection.send(request, timeout: timeout)
-            } catch {
+                response = try await coordinatorConnection().send(request, timeout: timeout)
+            } catch where Self.isRetriable(error) {
                 await coordinatorLost()
+                try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
                 continue
             }
             switch response.errorCode {
@@ -140,14 +144,13 @@ actor ConsumerCoordinator {
     /// SyncGroup for the generation just joined. Returns the member's assignment bytes, or
     /// nil when the group must be joined again (a new rebalance began, or the member is gone).
     func sync(generation joinedGeneration: Int32, assignments: [SyncGroupRequest.Assignment]) async throws -> ByteBuffer? {
-        let connection = try await coordinatorConnection()
         let request = SyncGroupRequest(groupID: groupID, generationID: joinedGeneration, memberID: memberID,
                                        groupInstanceID: configuration.groupInstanceID, assignments: assignments)
         let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
         let response: SyncGroupResponse
         do {
-            response = try await connection.send(request, timeout: timeout)
-        } catch {
+            response = try await coordinatorConnection().send(request, timeout: timeout)
+        } catch where Self.isRetriable(error) {
             await coordinatorLost()
             return nil
         }
@@ -205,16 +208,17 @@ actor ConsumerCoordinator {
         case coordinatorMoved(ErrorCode)
     }
 
-    /// Sends a coordinator request up to five times, finding the coordinator again after a
+    /// Sends a coordinator request up to ten times (as often as finding the coordinator was
+    /// tried before this loop became the only one), finding the coordinator again after a
     /// connection failure or a coordinator error.
     private func withCoordinatorRetries<Value>(_ what: String, _ attempt: (BrokerConnection) async throws -> Attempt<Value>) async throws -> Value {
         var lastError: (any Error)?
-        for number in 0..<5 {
+        for number in 0..<10 {
             if number > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
             let outcome: Attempt<Value>
             do {
                 outcome = try await attempt(try await coordinatorConnection())
-            } catch let error as KafkaClientError where error.code == .brokerError || error.code == .closed {
+            } catch where !Self.isRetriable(error) {
                 throw error
             } catch {
                 lastError = error
