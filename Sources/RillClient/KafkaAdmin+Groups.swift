@@ -47,11 +47,8 @@ extension KafkaAdmin {
                 descriptions.append(GroupDescription(
                     groupID: group.groupID, state: group.groupState, protocolType: group.protocolType, protocolName: group.protocolData,
                     members: group.members.map { member in
-                        let assignment = group.protocolType == "consumer" && member.memberAssignment.readableBytes > 0
-                            ? (try? ConsumerProtocolAssignment(decoding: member.memberAssignment))?.assignedPartitions.flatMap { entry in
-                                entry.partitions.map { TopicPartition(entry.topic, $0) }
-                            } ?? []
-                            : []
+                        // An assignment that does not decode is shown as none: describing must not fail for it.
+                        let assignment = group.protocolType == "consumer" ? (try? KafkaConsumer.decodeAssignment(member.memberAssignment)) ?? [] : []
                         return .init(memberID: member.memberID, groupInstanceID: member.groupInstanceID, clientID: member.clientID,
                                      clientHost: member.clientHost, assignment: assignment.sorted())
                     }))
