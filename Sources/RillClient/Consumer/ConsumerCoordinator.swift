@@ -13,7 +13,6 @@ actor ConsumerCoordinator {
     private var connection: BrokerConnection?
     private(set) var memberID = ""
     private(set) var generation: Int32 = -1
-    private(set) var protocolName: String?
     private var isClosed = false
 
     init(groupID: String, configuration: ConsumerConfiguration, cluster: KafkaCluster) {
@@ -22,14 +21,10 @@ actor ConsumerCoordinator {
         self.cluster = cluster
     }
 
-    /// The member id and generation commits carry: the group's while a member, else -1 and "".
-    var commitIdentity: (generation: Int32, memberID: String) { (generation, memberID) }
-
     /// Forgets membership (after UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, or leaving).
     func resetMembership() {
         memberID = ""
         generation = -1
-        protocolName = nil
     }
 
     func close() async {
@@ -89,6 +84,12 @@ actor ConsumerCoordinator {
 
     // MARK: Join and sync
 
+    /// How long to wait for a JoinGroup or SyncGroup answer: the broker holds them for up to
+    /// the rebalance timeout (`max.poll.interval.ms`), so that long and more.
+    private var rebalanceRequestTimeout: TimeAmount {
+        .milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
+    }
+
     struct Joined: Sendable {
         var generation: Int32
         var memberID: String
@@ -103,8 +104,6 @@ actor ConsumerCoordinator {
     /// given id, a stale member id is dropped, coordinator errors find the coordinator again.
     /// Other errors (inconsistent protocols, a bad session timeout, a fenced instance) throw.
     func join(protocols: [JoinGroupRequest.GroupProtocol]) async throws -> Joined {
-        // The broker holds JoinGroup for up to the rebalance timeout: wait that long and more.
-        let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
         for _ in 0..<50 {
             let request = JoinGroupRequest(
                 groupID: groupID, sessionTimeoutMilliseconds: configuration.sessionTimeoutMilliseconds,
@@ -112,7 +111,7 @@ actor ConsumerCoordinator {
                 groupInstanceID: configuration.groupInstanceID, protocolType: "consumer", protocols: protocols)
             let response: JoinGroupResponse
             do {
-                response = try await coordinatorConnection().send(request, timeout: timeout)
+                response = try await coordinatorConnection().send(request, timeout: rebalanceRequestTimeout)
             } catch where Self.isRetriable(error) {
                 await coordinatorLost()
                 try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
@@ -122,7 +121,6 @@ actor ConsumerCoordinator {
             case .none:
                 memberID = response.memberID
                 generation = response.generationID
-                protocolName = response.protocolName
                 return Joined(generation: response.generationID, memberID: response.memberID, protocolName: response.protocolName,
                               leaderID: response.leaderMemberID, members: response.members)
             case .memberIDRequired:
@@ -146,10 +144,9 @@ actor ConsumerCoordinator {
     func sync(generation joinedGeneration: Int32, assignments: [SyncGroupRequest.Assignment]) async throws -> ByteBuffer? {
         let request = SyncGroupRequest(groupID: groupID, generationID: joinedGeneration, memberID: memberID,
                                        groupInstanceID: configuration.groupInstanceID, assignments: assignments)
-        let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
         let response: SyncGroupResponse
         do {
-            response = try await coordinatorConnection().send(request, timeout: timeout)
+            response = try await coordinatorConnection().send(request, timeout: rebalanceRequestTimeout)
         } catch where Self.isRetriable(error) {
             await coordinatorLost()
             return nil
