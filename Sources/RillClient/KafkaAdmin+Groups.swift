@@ -60,10 +60,7 @@ extension KafkaAdmin {
     /// The group's committed offsets: of `partitions`, or of every partition it committed.
     public func committedOffsets(group groupID: String, partitions: [TopicPartition]? = nil) async throws -> [TopicPartition: Offset] {
         let connection = try await coordinator(of: groupID)
-        let topics = partitions.map { partitions in
-            Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { OffsetFetchRequest.Topic(name: $0.key, partitions: $0.value.map(\.partition)) }
-        }
-        let response = try await connection.send(OffsetFetchRequest(groupID: groupID, topics: topics), timeout: cluster.configuration.requestTimeout)
+        let response = try await connection.send(OffsetFetchRequest(groupID: groupID, partitions: partitions), timeout: cluster.configuration.requestTimeout)
         guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "fetching the offsets of group \(groupID)") }
         var offsets: [TopicPartition: Offset] = [:]
         for topic in response.topics {
@@ -80,5 +77,19 @@ extension KafkaAdmin {
         guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "finding the coordinator of group \(groupID)") }
         if cluster.metadataSnapshot.brokers[response.nodeID] == nil { try await cluster.refreshMetadata(topics: []) }
         return try await cluster.connection(to: response.nodeID)
+    }
+}
+
+extension OffsetFetchRequest {
+    /// OffsetFetch for `partitions` grouped by topic (topics and partitions sorted), or, when
+    /// nil, for every partition the group committed. Shared by the admin client and the
+    /// consumer's coordinator.
+    init(groupID: String, partitions: [TopicPartition]?) {
+        let topics = partitions.map { partitions in
+            Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map {
+                OffsetFetchRequest.Topic(name: $0.key, partitions: $0.value.map(\.partition).sorted())
+            }
+        }
+        self.init(groupID: groupID, topics: topics)
     }
 }

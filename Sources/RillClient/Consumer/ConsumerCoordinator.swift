@@ -258,8 +258,7 @@ actor ConsumerCoordinator {
 
     /// The group's committed offsets for `partitions` (absent when none is committed).
     func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Offset] {
-        let byTopic = Dictionary(grouping: partitions, by: \.topic)
-        let request = OffsetFetchRequest(groupID: groupID, topics: byTopic.keys.sorted().map { .init(name: $0, partitions: byTopic[$0]!.map(\.partition).sorted()) })
+        let request = OffsetFetchRequest(groupID: groupID, partitions: partitions)
         return try await withCoordinatorRetries("fetching committed offsets") { connection in
             let response = try await connection.send(request, timeout: configuration.client.requestTimeout)
             if Self.isCoordinatorError(response.errorCode) { return .coordinatorMoved(response.errorCode) }
