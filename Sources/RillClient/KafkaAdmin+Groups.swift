@@ -47,11 +47,8 @@ extension KafkaAdmin {
                 descriptions.append(GroupDescription(
                     groupID: group.groupID, state: group.groupState, protocolType: group.protocolType, protocolName: group.protocolData,
                     members: group.members.map { member in
-                        let assignment = group.protocolType == "consumer" && member.memberAssignment.readableBytes > 0
-                            ? (try? ConsumerProtocolAssignment(decoding: member.memberAssignment))?.assignedPartitions.flatMap { entry in
-                                entry.partitions.map { TopicPartition(entry.topic, $0) }
-                            } ?? []
-                            : []
+                        // An assignment that does not decode is shown as none: describing must not fail for it.
+                        let assignment = group.protocolType == "consumer" ? (try? KafkaConsumer.decodeAssignment(member.memberAssignment)) ?? [] : []
                         return .init(memberID: member.memberID, groupInstanceID: member.groupInstanceID, clientID: member.clientID,
                                      clientHost: member.clientHost, assignment: assignment.sorted())
                     }))
@@ -63,10 +60,7 @@ extension KafkaAdmin {
     /// The group's committed offsets: of `partitions`, or of every partition it committed.
     public func committedOffsets(group groupID: String, partitions: [TopicPartition]? = nil) async throws -> [TopicPartition: Offset] {
         let connection = try await coordinator(of: groupID)
-        let topics = partitions.map { partitions in
-            Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { OffsetFetchRequest.Topic(name: $0.key, partitions: $0.value.map(\.partition)) }
-        }
-        let response = try await connection.send(OffsetFetchRequest(groupID: groupID, topics: topics), timeout: cluster.configuration.requestTimeout)
+        let response = try await connection.send(OffsetFetchRequest(groupID: groupID, partitions: partitions), timeout: cluster.configuration.requestTimeout)
         guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "fetching the offsets of group \(groupID)") }
         var offsets: [TopicPartition: Offset] = [:]
         for topic in response.topics {
@@ -83,5 +77,19 @@ extension KafkaAdmin {
         guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "finding the coordinator of group \(groupID)") }
         if cluster.metadataSnapshot.brokers[response.nodeID] == nil { try await cluster.refreshMetadata(topics: []) }
         return try await cluster.connection(to: response.nodeID)
+    }
+}
+
+extension OffsetFetchRequest {
+    /// OffsetFetch for `partitions` grouped by topic (topics and partitions sorted), or, when
+    /// nil, for every partition the group committed. Shared by the admin client and the
+    /// consumer's coordinator.
+    init(groupID: String, partitions: [TopicPartition]?) {
+        let topics = partitions.map { partitions in
+            Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map {
+                OffsetFetchRequest.Topic(name: $0.key, partitions: $0.value.map(\.partition).sorted())
+            }
+        }
+        self.init(groupID: groupID, topics: topics)
     }
 }

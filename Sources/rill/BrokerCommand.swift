@@ -72,30 +72,13 @@ struct BrokerCommand: ParsableCommand {
 
     /// Sends this process SIGTERM once standard input ends (the parent holding the pipe exited).
     func watchStandardInput() {
-        let thread = Thread {
-            var buffer = [UInt8](repeating: 0, count: 256)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-            }
-            kill(getpid(), SIGTERM)
-        }
-        thread.name = "rill-broker-stdin-watch"
-        thread.start()
+        onStandardInputEnd(threadName: "rill-broker-stdin-watch") { kill(getpid(), SIGTERM) }
     }
 
     /// Blocks until SIGTERM or SIGINT.
     func waitForTermination() {
         let done = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
+        let sources = terminationSignalSources { done.signal() }
         done.wait()
         for source in sources { source.cancel() }
     }

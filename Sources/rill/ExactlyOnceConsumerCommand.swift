@@ -34,13 +34,8 @@ struct ExactlyOnceConsumerCommand: AsyncParsableCommand {
         options.maximumRunSeconds = maximumRunSeconds
         let stopped = StopFlag()
         // The harness holds our standard input open; its end (the harness closed it, or died)
-        // means stop. The thread lives as long as the process.
-        let watcher = Thread {
-            while !FileHandle.standardInput.availableData.isEmpty {}
-            stopped.set()
-        }
-        watcher.name = "rill-exactly-once-stdin"
-        watcher.start()
+        // means stop.
+        onStandardInputEnd(threadName: "rill-exactly-once-stdin") { stopped.set() }
         let consumer = ExactlyOnceConsumer(options: options) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }

@@ -94,13 +94,7 @@ struct RunCommand: AsyncParsableCommand {
     /// are stopped and nothing is left behind. An error is printed and becomes exit status 1.
     static func untilDoneOrInterrupted<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await work() }
-        let sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
+        let sources = terminationSignalSources { task.cancel() }
         defer { for source in sources { source.cancel() } }
         do {
             return try await task.value

@@ -104,7 +104,6 @@ public struct CooperativeStickyAssignor: PartitionAssignor {
         let ordered = members.sorted(by: AssignorMember.kafkaOrder)
         var assignment = Dictionary(uniqueKeysWithValues: ordered.map { ($0.memberID, [TopicPartition]()) })
         guard !ordered.isEmpty else { return assignment }
-        let subscriptions = Dictionary(uniqueKeysWithValues: ordered.map { ($0.memberID, $0.topics) })
         let all = partitionCounts.keys.sorted().flatMap { topic in
             ordered.contains { $0.topics.contains(topic) } ? (0..<partitionCounts[topic]!).map { TopicPartition(topic, $0) } : []
         }
@@ -122,7 +121,6 @@ public struct CooperativeStickyAssignor: PartitionAssignor {
         // Balance quotas over the partitions members may take: floor and ceiling of the mean.
         let minimum = all.count / ordered.count
         var ceilingsLeft = all.count % ordered.count
-        var counts = assignment.mapValues { _ in 0 }
         // Keep owned partitions, up to the quota.
         for member in ordered {
             let kept = previousOwner.filter { $0.value.memberID == member.memberID }.keys.sorted()
@@ -131,18 +129,14 @@ public struct CooperativeStickyAssignor: PartitionAssignor {
                 quota += 1
                 ceilingsLeft -= 1
             }
-            for partition in kept.prefix(quota) {
-                assignment[member.memberID]!.append(partition)
-                counts[member.memberID]! += 1
-            }
+            assignment[member.memberID]!.append(contentsOf: kept.prefix(quota))
         }
         // Deal the rest to the least loaded subscribed member.
         let taken = Set(assignment.values.joined())
         for partition in all where !taken.contains(partition) {
-            let candidates = ordered.filter { subscriptions[$0.memberID]!.contains(partition.topic) }
-            guard let target = candidates.min(by: { counts[$0.memberID]! < counts[$1.memberID]! }) else { continue }
+            let candidates = ordered.filter { $0.topics.contains(partition.topic) }
+            guard let target = candidates.min(by: { assignment[$0.memberID]!.count < assignment[$1.memberID]!.count }) else { continue }
             assignment[target.memberID]!.append(partition)
-            counts[target.memberID]! += 1
         }
         // Two-step moves: a partition another member still owns is not handed over yet.
         for (memberID, partitions) in assignment {

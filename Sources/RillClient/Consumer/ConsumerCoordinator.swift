@@ -13,7 +13,6 @@ actor ConsumerCoordinator {
     private var connection: BrokerConnection?
     private(set) var memberID = ""
     private(set) var generation: Int32 = -1
-    private(set) var protocolName: String?
     private var isClosed = false
 
     init(groupID: String, configuration: ConsumerConfiguration, cluster: KafkaCluster) {
@@ -22,14 +21,10 @@ actor ConsumerCoordinator {
         self.cluster = cluster
     }
 
-    /// The member id and generation commits carry: the group's while a member, else -1 and "".
-    var commitIdentity: (generation: Int32, memberID: String) { (generation, memberID) }
-
     /// Forgets membership (after UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, or leaving).
     func resetMembership() {
         memberID = ""
         generation = -1
-        protocolName = nil
     }
 
     func close() async {
@@ -41,36 +36,28 @@ actor ConsumerCoordinator {
     // MARK: Coordinator discovery
 
     /// The connection to the group's coordinator, found with FindCoordinator when unknown.
+    /// One attempt: the callers (`join`, `sync`, `withCoordinatorRetries`) hold the only retry
+    /// loop, so a failure here is not multiplied by theirs. A coordinator that is not available
+    /// yet (still loading `__consumer_offsets`, or moving) throws its broker error code, which
+    /// `isRetriable` accepts.
     func coordinatorConnection() async throws -> BrokerConnection {
         if isClosed { throw KafkaClientError(.closed, "the consumer is closed") }
         if let connection, connection.isActive { return connection }
         connection = nil
-        var lastError: (any Error)?
-        for attempt in 0..<10 {
-            if attempt > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
-            do {
-                let any = try await cluster.anyConnection()
-                let answer = try await any.send(FindCoordinatorRequest(key: groupID), timeout: configuration.client.requestTimeout)
-                guard answer.errorCode == .none else {
-                    lastError = KafkaClientError.broker(answer.errorCode, "finding the coordinator of group \(groupID)")
-                    continue
-                }
-                let found = try await BrokerConnection.connect(
-                    host: answer.host, port: Int(answer.port), clientID: configuration.client.clientID, group: cluster.group,
-                    timeout: .milliseconds(configuration.client.connectTimeoutMilliseconds), maximumResponseBytes: configuration.client.maximumResponseBytes)
-                if isClosed {
-                    await found.close()
-                    throw KafkaClientError(.closed, "the consumer is closed")
-                }
-                connection = found
-                return found
-            } catch let error as KafkaClientError where error.code == .closed {
-                throw error
-            } catch {
-                lastError = error
-            }
+        let any = try await cluster.anyConnection()
+        let answer = try await any.send(FindCoordinatorRequest(key: groupID), timeout: configuration.client.requestTimeout)
+        guard answer.errorCode == .none else {
+            throw KafkaClientError.broker(answer.errorCode, "finding the coordinator of group \(groupID)")
         }
-        throw lastError ?? KafkaClientError(.connectionFailed, "no coordinator for group \(groupID)")
+        let found = try await BrokerConnection.connect(
+            host: answer.host, port: Int(answer.port), clientID: configuration.client.clientID, group: cluster.group,
+            timeout: .milliseconds(configuration.client.connectTimeoutMilliseconds), maximumResponseBytes: configuration.client.maximumResponseBytes)
+        if isClosed {
+            await found.close()
+            throw KafkaClientError(.closed, "the consumer is closed")
+        }
+        connection = found
+        return found
     }
 
     /// Drops the coordinator after an error that says it moved or went away.
@@ -83,7 +70,25 @@ actor ConsumerCoordinator {
         [.coordinatorNotAvailable, .notCoordinator, .coordinatorLoadInProgress, .requestTimedOut].contains(code)
     }
 
+    /// Whether another attempt, after finding the coordinator again, may succeed where this
+    /// one failed with `error`: connection failures and timeouts, and the coordinator error
+    /// codes (not available, moved, still loading). Not when the consumer is closed, nor for
+    /// other broker answers (an unauthorised group, inconsistent protocols), which no retry
+    /// changes.
+    static func isRetriable(_ error: any Error) -> Bool {
+        guard let error = error as? KafkaClientError else { return true }
+        if error.code == .closed { return false }
+        if let code = error.brokerError { return isCoordinatorError(code) }
+        return true
+    }
+
     // MARK: Join and sync
+
+    /// How long to wait for a JoinGroup or SyncGroup answer: the broker holds them for up to
+    /// the rebalance timeout (`max.poll.interval.ms`), so that long and more.
+    private var rebalanceRequestTimeout: TimeAmount {
+        .milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
+    }
 
     struct Joined: Sendable {
         var generation: Int32
@@ -99,26 +104,23 @@ actor ConsumerCoordinator {
     /// given id, a stale member id is dropped, coordinator errors find the coordinator again.
     /// Other errors (inconsistent protocols, a bad session timeout, a fenced instance) throw.
     func join(protocols: [JoinGroupRequest.GroupProtocol]) async throws -> Joined {
-        // The broker holds JoinGroup for up to the rebalance timeout: wait that long and more.
-        let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
         for _ in 0..<50 {
-            let connection = try await coordinatorConnection()
             let request = JoinGroupRequest(
                 groupID: groupID, sessionTimeoutMilliseconds: configuration.sessionTimeoutMilliseconds,
                 rebalanceTimeoutMilliseconds: configuration.maximumPollIntervalMilliseconds, memberID: memberID,
                 groupInstanceID: configuration.groupInstanceID, protocolType: "consumer", protocols: protocols)
             let response: JoinGroupResponse
             do {
-                response = try await connection.send(request, timeout: timeout)
-            } catch {
+                response = try await coordinatorConnection().send(request, timeout: rebalanceRequestTimeout)
+            } catch where Self.isRetriable(error) {
                 await coordinatorLost()
+                try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
                 continue
             }
             switch response.errorCode {
             case .none:
                 memberID = response.memberID
                 generation = response.generationID
-                protocolName = response.protocolName
                 return Joined(generation: response.generationID, memberID: response.memberID, protocolName: response.protocolName,
                               leaderID: response.leaderMemberID, members: response.members)
             case .memberIDRequired:
@@ -140,14 +142,12 @@ actor ConsumerCoordinator {
     /// SyncGroup for the generation just joined. Returns the member's assignment bytes, or
     /// nil when the group must be joined again (a new rebalance began, or the member is gone).
     func sync(generation joinedGeneration: Int32, assignments: [SyncGroupRequest.Assignment]) async throws -> ByteBuffer? {
-        let connection = try await coordinatorConnection()
         let request = SyncGroupRequest(groupID: groupID, generationID: joinedGeneration, memberID: memberID,
                                        groupInstanceID: configuration.groupInstanceID, assignments: assignments)
-        let timeout = TimeAmount.milliseconds(Int64(configuration.maximumPollIntervalMilliseconds) + 5_000 + configuration.client.requestTimeoutMilliseconds)
         let response: SyncGroupResponse
         do {
-            response = try await connection.send(request, timeout: timeout)
-        } catch {
+            response = try await coordinatorConnection().send(request, timeout: rebalanceRequestTimeout)
+        } catch where Self.isRetriable(error) {
             await coordinatorLost()
             return nil
         }
@@ -205,16 +205,17 @@ actor ConsumerCoordinator {
         case coordinatorMoved(ErrorCode)
     }
 
-    /// Sends a coordinator request up to five times, finding the coordinator again after a
+    /// Sends a coordinator request up to ten times (as often as finding the coordinator was
+    /// tried before this loop became the only one), finding the coordinator again after a
     /// connection failure or a coordinator error.
     private func withCoordinatorRetries<Value>(_ what: String, _ attempt: (BrokerConnection) async throws -> Attempt<Value>) async throws -> Value {
         var lastError: (any Error)?
-        for number in 0..<5 {
+        for number in 0..<10 {
             if number > 0 { try await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds)) }
             let outcome: Attempt<Value>
             do {
                 outcome = try await attempt(try await coordinatorConnection())
-            } catch let error as KafkaClientError where error.code == .brokerError || error.code == .closed {
+            } catch where !Self.isRetriable(error) {
                 throw error
             } catch {
                 lastError = error
@@ -257,8 +258,7 @@ actor ConsumerCoordinator {
 
     /// The group's committed offsets for `partitions` (absent when none is committed).
     func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Offset] {
-        let byTopic = Dictionary(grouping: partitions, by: \.topic)
-        let request = OffsetFetchRequest(groupID: groupID, topics: byTopic.keys.sorted().map { .init(name: $0, partitions: byTopic[$0]!.map(\.partition).sorted()) })
+        let request = OffsetFetchRequest(groupID: groupID, partitions: partitions)
         return try await withCoordinatorRetries("fetching committed offsets") { connection in
             let response = try await connection.send(request, timeout: configuration.client.requestTimeout)
             if Self.isCoordinatorError(response.errorCode) { return .coordinatorMoved(response.errorCode) }

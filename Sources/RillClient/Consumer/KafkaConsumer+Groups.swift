@@ -117,7 +117,7 @@ extension KafkaConsumer {
         guard let (partition, code) = errors.min(by: { $0.key < $1.key }) else { return }
         switch code {
         case .unknownMemberID, .illegalGeneration, .fencedInstanceID:
-            membershipLost()
+            await membershipLost()
             throw KafkaClientError.broker(code, "commit failed: the member was dropped from group \(coordinator.groupID) and must rejoin")
         case .rebalanceInProgress:
             state.withLockedValue { $0.group.needsRejoin = true }
@@ -250,8 +250,10 @@ extension KafkaConsumer {
         let joined: ConsumerCoordinator.Joined
         do {
             joined = try await coordinator.join(protocols: configuration.assignors.map { .init(name: $0.name, metadata: metadata) })
-        } catch let error as KafkaClientError where error.brokerError != nil {
+        } catch let error as KafkaClientError where error.brokerError != nil && !ConsumerCoordinator.isRetriable(error) {
             // Inconsistent protocols, a bad session timeout, a fenced static member: no retry helps.
+            // A coordinator that is not available yet or still loading is not among these: the
+            // next poll joins again.
             state.withLockedValue { $0.group.fatalError = error }
             throw error
         } catch {
@@ -330,13 +332,15 @@ extension KafkaConsumer {
     }
 
     /// The member was dropped (its generation or id is no longer valid): its partitions are
-    /// lost, and it joins again at the next poll.
-    func membershipLost() {
+    /// lost, and it joins again at the next poll. The coordinator forgets the old member id
+    /// and generation before `needsRejoin` is set, so a poll that rejoins because of it cannot
+    /// have its new membership wiped by this reset.
+    func membershipLost() async {
+        await coordinator?.resetMembership()
         state.withLockedValue { state in
             state.group.needsRejoin = true
             state.group.partitionsLost = true
         }
-        if let coordinator { Task { await coordinator.resetMembership() } }
         wakeWaiters()
     }
 
@@ -375,8 +379,9 @@ extension KafkaConsumer {
                     if rebalancing { continue }
                     if let lastPoll, ContinuousClock.now - lastPoll > .milliseconds(self.configuration.maximumPollIntervalMilliseconds) {
                         // The application stopped polling: give the partitions to someone who will.
+                        // (leave() has reset the membership already; the second reset is harmless.)
                         await coordinator.leave()
-                        self.membershipLost()
+                        await self.membershipLost()
                         continue
                     }
                     switch await coordinator.heartbeat() {
@@ -387,7 +392,7 @@ extension KafkaConsumer {
                         self.wakeWaiters()
                     case .unknownMemberID, .illegalGeneration:
                         // Not a member (yet, or any more): only lost if it had joined.
-                        if self.state.withLockedValue({ $0.group.hasJoined }) { self.membershipLost() }
+                        if self.state.withLockedValue({ $0.group.hasJoined }) { await self.membershipLost() }
                     case let code:
                         self.state.withLockedValue { $0.group.fatalError = KafkaClientError.broker(code, "heartbeat to group \(coordinator.groupID)") }
                         self.wakeWaiters()

@@ -154,12 +154,7 @@ public final class KafkaConsumer: Sendable {
         var partitions = partitions
         if let coordinator {
             let committed = try await coordinator.committed(partitions)
-            state.withLockedValue { state in
-                for (partition, offset) in committed where state.partitions[partition] != nil && state.partitions[partition]?.position == nil {
-                    state.partitions[partition]?.position = offset
-                    state.partitions[partition]?.fetchOffset = offset
-                }
-            }
+            setPositionsIfUnset(committed)
             partitions.removeAll { committed[$0] != nil }
             guard !partitions.isEmpty else { return }
         }
@@ -173,10 +168,16 @@ public final class KafkaConsumer: Sendable {
             throw error
         }
         let offsets = try await KafkaAdmin(cluster: cluster).listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, specification) }), isolationLevel: configuration.isolationLevel)
+        setPositionsIfUnset(offsets.mapValues(\.offset))
+    }
+
+    /// Starts each partition in `offsets` that is still assigned and has no position (none was
+    /// set, e.g. by `seek`, while the offsets were being looked up) at its offset.
+    private func setPositionsIfUnset(_ offsets: [TopicPartition: Offset]) {
         state.withLockedValue { state in
-            for (partition, listed) in offsets where state.partitions[partition]?.position == nil {
-                state.partitions[partition]?.position = listed.offset
-                state.partitions[partition]?.fetchOffset = listed.offset
+            for (partition, offset) in offsets where state.partitions[partition] != nil && state.partitions[partition]?.position == nil {
+                state.partitions[partition]?.position = offset
+                state.partitions[partition]?.fetchOffset = offset
             }
         }
     }

@@ -289,14 +289,7 @@ public final class KafkaProducer: Sendable {
             if needsReset { state.isResettingProducerID = true }
             return (requests, turns, expired, state.accumulator.nextDeadline(after: now), needsReset)
         }
-        if !expired.isEmpty {
-            finish(expired)
-            let flushDone = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-                state.unreportedCompletions -= 1
-                return state.takeFlushWaitersIfIdle()
-            }
-            for waiter in flushDone { waiter.resume() }
-        }
+        if !expired.isEmpty { report(expired) }
         for (broker, batches) in requests {
             // Owned by the producer: it ends when the request is answered or has failed.
             Task { await self.sendRequest(batches, to: broker, turn: turns[broker]!) }
@@ -350,6 +343,17 @@ public final class KafkaProducer: Sendable {
             state.unreportedCompletions += 1
             return finished
         }
+        report(finished)
+        wakeup.yield()
+    }
+
+    /// Reports batches that left the accumulator (sent, failed or expired) to their senders,
+    /// then resumes what their leaving may unblock: `flush` callers once nothing is left, and
+    /// senders waiting for buffer memory (they check again, so a wake-up that frees none is
+    /// harmless). The caller counted the batches in `unreportedCompletions` in the same locked
+    /// section that took them from the accumulator, so `flush` cannot finish in between; this
+    /// takes that count back.
+    private func report(_ finished: [RecordAccumulator.Finished]) {
         finish(finished)
         let flushDone = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.unreportedCompletions -= 1
@@ -357,7 +361,6 @@ public final class KafkaProducer: Sendable {
         }
         wakeMemoryWaiters()
         for waiter in flushDone { waiter.resume() }
-        wakeup.yield()
     }
 
     /// Sends the batches in one Produce request, written in its drain-order `turn`, and
@@ -496,15 +499,7 @@ public final class KafkaProducer: Sendable {
                     if !failed.isEmpty { state.unreportedCompletions += 1 }
                     return failed
                 }
-                if !failed.isEmpty {
-                    finish(failed)
-                    let flushDone = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-                        state.unreportedCompletions -= 1
-                        return state.takeFlushWaitersIfIdle()
-                    }
-                    wakeMemoryWaiters()
-                    for waiter in flushDone { waiter.resume() }
-                }
+                if !failed.isEmpty { report(failed) }
                 wakeup.yield()
                 return
             } catch {
