@@ -130,10 +130,6 @@ public struct HistoryChecker {
             break
         }
         state.inFlight = operation
-        state.rebalancedDuringOperation.removeAll(keepingCapacity: true)
-        for change in event.rebalance {
-            for name in change.partitions { if let id = partitions.id(of: name) { state.rebalancedDuringOperation.insert(id) } }
-        }
     }
 
     private mutating func receiveCompletion(_ event: HistoryEvent, state: inout ProcessState) throws(HistoryError) {
@@ -211,7 +207,9 @@ public struct HistoryChecker {
             for name in change.partitions {
                 let partition = try partitionID(name, line: event.line)
                 state.positions[partition]?.isRebalancedSince = true
-                if event.type != .invoke { state.rebalancedDuringOperation.insert(partition) }
+                // Completions clear the set and a crash ends the process, so at an invocation
+                // it is empty and collects the partitions rebalanced from here to completion.
+                state.rebalancedDuringOperation.insert(partition)
             }
         }
     }

@@ -177,8 +177,6 @@ struct PartitionTable {
         return id
     }
 
-    func id(of name: String) -> Int32? { table.id(of: name) }
-
     subscript(id: Int32) -> Partition {
         get { partitions[Int(id)] }
         _modify { yield &partitions[Int(id)] }
