@@ -47,21 +47,15 @@ public struct HistoryChecker {
         self.configuration = configuration
     }
 
-    /// Reads and checks the history at `path`.
-    public static func check(path: String, configuration: CheckerConfiguration = CheckerConfiguration()) throws(HistoryError) -> CheckResult {
+    /// Reads and checks the history at `path`, together with the final contents of the
+    /// exactly-once workload's external store when `storeAudit` is given.
+    public static func check(
+        path: String, storeAudit: ExternalStoreAudit? = nil, configuration: CheckerConfiguration = CheckerConfiguration()
+    ) throws(HistoryError) -> CheckResult {
         var reader = try HistoryReader(path: path)
         var checker = HistoryChecker(configuration: configuration)
         while let event = try reader.next() { try checker.receive(event) }
-        return checker.finish()
-    }
-
-    /// Reads and checks the history at `path` together with the final contents of the
-    /// exactly-once workload's external store.
-    public static func check(path: String, storeAudit: ExternalStoreAudit, configuration: CheckerConfiguration = CheckerConfiguration()) throws(HistoryError) -> CheckResult {
-        var reader = try HistoryReader(path: path)
-        var checker = HistoryChecker(configuration: configuration)
-        while let event = try reader.next() { try checker.receive(event) }
-        try checker.receive(storeAudit)
+        if let storeAudit { try checker.receive(storeAudit) }
         return checker.finish()
     }
 

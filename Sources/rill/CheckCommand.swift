@@ -81,11 +81,7 @@ struct CheckCommand: ParsableCommand {
         let audit = try store.map(Self.audit)
         let result: CheckResult
         do {
-            if let audit {
-                result = try HistoryChecker.check(path: history, storeAudit: audit, configuration: configuration)
-            } else {
-                result = try HistoryChecker.check(path: history, configuration: configuration)
-            }
+            result = try HistoryChecker.check(path: history, storeAudit: audit, configuration: configuration)
         } catch {
             FileHandle.standardError.write(Data("rill check: \(history): \(error)\n".utf8))
             throw ExitCode(2)
