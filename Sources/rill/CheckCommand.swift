@@ -38,7 +38,7 @@ struct CheckCommand: ParsableCommand {
     var store: String?
 
     @Option(name: .customLong("max-examples"), help: "Examples listed per anomaly (the count is always total).")
-    var maximumExamples = 16
+    var maximumExamples = CheckerLimits.defaultExamplesPerAnomaly
 
     @Option(name: .customLong("generate"), help: .hidden)
     var generateOperations: Int?
