@@ -127,17 +127,20 @@ extension CheckReport {
         return svg + "</svg>"
     }
 
-    static func escapeHTML(_ text: String) -> String {
+    /// `text` made safe for HTML and SVG text and attribute values: `&`, `<`, `>`, `"` and `'`
+    /// become character references. The reports of RillChecker and RillHarness share it.
+    /// O(text). Works on Unicode scalars, so a combining mark after a quote cannot hide it.
+    public static func escapeHTML(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            default: out.append(character)
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out
