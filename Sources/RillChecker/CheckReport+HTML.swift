@@ -1,4 +1,16 @@
 extension CheckReport {
+    /// A whole HTML page (`report.html` of `rill check --out`): `htmlFragment` in a document
+    /// whose `<title>` is `title`, escaped.
+    public static func htmlPage(_ result: CheckResult, title: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escapeHTML(title))</title></head>
+        <body>
+        \(htmlFragment(result, title: title))</body></html>
+
+        """
+    }
+
     /// An HTML fragment (a `<section>`, no `<html>` or `<body>`) for the harness's report: the
     /// verdict, a table of anomalies, and for each example its sentence and an inline SVG of the
     /// partition's log around it. Styles are inline so the fragment embeds anywhere.

@@ -98,14 +98,7 @@ struct CheckCommand: ParsableCommand {
         let title = "History check of \(URL(fileURLWithPath: history).lastPathComponent)"
         try Data(verdict.utf8).write(to: url.appendingPathComponent("verdict.json"))
         try Data(CheckReport.markdown(result, title: title).utf8).write(to: url.appendingPathComponent("report.md"))
-        let page = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(title)</title></head>
-            <body>
-            \(CheckReport.htmlFragment(result, title: title))</body></html>
-
-            """
-        try Data(page.utf8).write(to: url.appendingPathComponent("report.html"))
+        try Data(CheckReport.htmlPage(result, title: title).utf8).write(to: url.appendingPathComponent("report.html"))
     }
 
     /// `--generate N`: writes a valid synthetic history of N operations (plus draining and final
