@@ -320,8 +320,8 @@ struct EffectsState {
     var appliedTimeline: [Int32: [(completedAt: Int64, highestOffset: Int64)]] = [:]
     /// Partition → the offset of the last record applied.
     var lastApplied: [Int32: Int64] = [:]
-    /// Partition → the stored next offset, and the operation that stored it.
-    var stored: [Int32: (offset: Int64, operation: OperationReference)] = [:]
+    /// Partition → the stored next offset.
+    var stored: [Int32: Int64] = [:]
     /// Partition → the highest stored next offset.
     var highestStored: [Int32: (offset: Int64, operation: OperationReference)] = [:]
     /// Partition → the next offset stored before any record of it was applied: where the
