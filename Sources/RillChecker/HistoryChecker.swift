@@ -34,9 +34,8 @@ public struct HistoryChecker {
     /// Positions of values observed away from their first offset.
     var extraPositions: [Int32: [Position]] = [:]
     var effects = EffectsState()
-    /// Set when an external store's audit was received, and its row count.
-    var auditedStore = false
-    var storeAuditRows = 0
+    /// The row count of the external store's audit, once it was received.
+    var storeAuditRows: Int?
     var statistics = CheckStatistics()
     var ignoredFunctions: Set<String> = []
     var lastIndex: Int64 = -1
