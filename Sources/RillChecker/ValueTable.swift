@@ -183,15 +183,6 @@ struct PartitionTable {
     }
 
     func name(_ id: Int32) -> String { partitions[Int(id)].name }
-
-    /// The topic of a partition name "<topic>-<partition>": everything before the last '-'
-    /// when a number follows it, else the whole name.
-    static func topic(of partition: String) -> String {
-        guard let dash = partition.lastIndex(of: "-") else { return partition }
-        let suffix = partition[partition.index(after: dash)...]
-        guard !suffix.isEmpty, suffix.allSatisfy(\.isNumber) else { return partition }
-        return String(partition[..<dash])
-    }
 }
 
 /// Which event an operation was: enough to cite it in an example.
