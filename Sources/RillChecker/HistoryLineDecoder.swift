@@ -1,20 +1,15 @@
 import RillFormat
 
 extension HistoryEvent {
-    /// Decodes one history line (HISTORY-FORMAT.md). Unknown fields are ignored; a missing or
-    /// ill-typed field, or text that is not JSON, throws a `HistoryError` naming the line and the
-    /// column.
+    /// Decodes one history line (HISTORY-FORMAT.md) held in a `String`. Unknown fields are
+    /// ignored; a missing or ill-typed field, or text that is not JSON, throws a `HistoryError`
+    /// naming the line and the column.
     ///
     /// Leniencies, so that histories from other harnesses check too: fields in any order; a
     /// value may be a string or an integer (read as its decimal text); a send record may carry
     /// `[offset, value]` on any completion; an invocation other than `send` may have a null
     /// value; records on a `fail` or `info` poll are ignored (only an `ok` poll says what a
     /// consumer received).
-    public init(decoding bytes: UnsafeBufferPointer<UInt8>, line: Int) throws(HistoryError) {
-        self = try HistoryLineDecoder.decode(bytes, line: line)
-    }
-
-    /// Decodes one history line held in a `String`.
     public init(jsonLine: String, line: Int = 0) throws(HistoryError) {
         var copy = jsonLine
         let result: Result<HistoryEvent, HistoryError> = copy.withUTF8 { bytes in
