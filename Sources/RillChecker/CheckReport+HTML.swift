@@ -1,4 +1,16 @@
 extension CheckReport {
+    /// A whole HTML page (`report.html` of `rill check --out`): `htmlFragment` in a document
+    /// whose `<title>` is `title`, escaped.
+    public static func htmlPage(_ result: CheckResult, title: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escapeHTML(title))</title></head>
+        <body>
+        \(htmlFragment(result, title: title))</body></html>
+
+        """
+    }
+
     /// An HTML fragment (a `<section>`, no `<html>` or `<body>`) for the harness's report: the
     /// verdict, a table of anomalies, and for each example its sentence and an inline SVG of the
     /// partition's log around it. Styles are inline so the fragment embeds anywhere.
@@ -127,17 +139,20 @@ extension CheckReport {
         return svg + "</svg>"
     }
 
-    static func escapeHTML(_ text: String) -> String {
+    /// `text` made safe for HTML and SVG text and attribute values: `&`, `<`, `>`, `"` and `'`
+    /// become character references. The reports of RillChecker and RillHarness share it.
+    /// O(text). Works on Unicode scalars, so a combining mark after a quote cannot hide it.
+    public static func escapeHTML(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            default: out.append(character)
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out

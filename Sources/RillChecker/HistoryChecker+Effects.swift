@@ -97,7 +97,7 @@ extension HistoryChecker {
         if effects.lastApplied[partition] == nil, effects.initialStored[partition] == nil {
             effects.initialStored[partition] = offset
         }
-        effects.stored[partition] = (offset, reference)
+        effects.stored[partition] = offset
         if offset > effects.highestStored[partition]?.offset ?? -1 {
             effects.highestStored[partition] = (offset, reference)
         }
@@ -107,7 +107,7 @@ extension HistoryChecker {
     /// behind, a restarted processor applies records again; ahead, it never applies some.
     private mutating func checkStoredOffset(_ partition: Int32, by reference: OperationReference) {
         guard let lastApplied = effects.lastApplied[partition] else { return }
-        let stored = effects.stored[partition]?.offset ?? -1
+        let stored = effects.stored[partition] ?? -1
         guard stored != lastApplied + 1 else { return }
         let finding = Finding.storedOffset(partition: partition, stored: stored, lastApplied: lastApplied, operation: reference)
         record(stored <= lastApplied ? .duplicateEffect : .missingEffect, finding, key: FindingKey(partition: partition, offset: max(stored, 0), index: reference.index))

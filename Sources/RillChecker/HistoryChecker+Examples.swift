@@ -122,7 +122,7 @@ extension HistoryChecker {
             ExampleField("offsets", .integers([transition.from, transition.to])), ExampleField("skipped-count", .integer(Int64(skipped))),
             ExampleField("skipped-offsets", .integers(listed.map(\.offset))), ExampleField("skipped-values", .strings(listed.map { name($0.id) })),
         ]
-        fields += citation(transition, isInternal: isInternal)
+        fields += citation(earlier: transition.previous, later: transition.current, isInternal: isInternal)
         let within = isInternal ? "inside one poll (\(Self.cite(transition.current)))" : "between its poll at index \(transition.previous.index) and its poll at index \(transition.current.index)"
         return AnomalyExample(
             fields: fields,
@@ -137,7 +137,7 @@ extension HistoryChecker {
             ExampleField("partition", .string(partition)), ExampleField("process", .integer(transition.current.process.rawValue)),
             ExampleField("offsets", .integers([transition.from, transition.to])),
         ]
-        fields += citation(transition, isInternal: isInternal)
+        fields += citation(earlier: transition.previous, later: transition.current, isInternal: isInternal)
         let what = transition.to == transition.from ? "read offset \(transition.from) of \(partition) again" : "went back to offset \(transition.to) of \(partition)"
         let within = isInternal ? "inside one poll (\(Self.cite(transition.current)))" : "in its poll at index \(transition.current.index), after reading up to offset \(transition.from) in its poll at index \(transition.previous.index)"
         return AnomalyExample(
@@ -147,13 +147,15 @@ extension HistoryChecker {
         )
     }
 
-    private func citation(_ transition: Finding.Transition, isInternal: Bool) -> [ExampleField] {
+    /// The operations an example is about: `later` alone when the anomaly is inside it, else
+    /// both, earlier first.
+    private func citation(earlier: OperationReference, later: OperationReference, isInternal: Bool) -> [ExampleField] {
         if isInternal {
-            return [ExampleField("index", .integer(transition.current.index)), ExampleField("time", .integer(transition.current.time))]
+            return [ExampleField("index", .integer(later.index)), ExampleField("time", .integer(later.time))]
         }
         return [
-            ExampleField("indexes", .integers([transition.previous.index, transition.current.index])),
-            ExampleField("times", .integers([transition.previous.time, transition.current.time])),
+            ExampleField("indexes", .integers([earlier.index, later.index])),
+            ExampleField("times", .integers([earlier.time, later.time])),
         ]
     }
 
@@ -164,14 +166,7 @@ extension HistoryChecker {
             ExampleField("values", .strings([name(pair.earlierValue), name(pair.laterValue)])),
             ExampleField("offsets", .integers([pair.earlierOffset, pair.laterOffset])),
         ]
-        if isInternal {
-            fields += [ExampleField("index", .integer(pair.later.index)), ExampleField("time", .integer(pair.later.time))]
-        } else {
-            fields += [
-                ExampleField("indexes", .integers([pair.earlier.index, pair.later.index])),
-                ExampleField("times", .integers([pair.earlier.time, pair.later.time])),
-            ]
-        }
+        fields += citation(earlier: pair.earlier, later: pair.later, isInternal: isInternal)
         let sends = isInternal ? "in one send (index \(pair.later.index))" : "in its send at index \(pair.earlier.index) and then its send at index \(pair.later.index)"
         return AnomalyExample(
             fields: fields,

@@ -147,7 +147,7 @@ extension HistoryChecker {
         if !ignoredFunctions.isEmpty {
             notes.append("\(statistics.ignoredOperations) operation(s) with an f the history format does not define were ignored: \(ignoredFunctions.sorted().joined(separator: ", ")).")
         }
-        if auditedStore {
+        if let storeAuditRows {
             notes.append("The external store was audited: \(storeAuditRows) applied row(s) checked against the history's sends (every acknowledged send applied exactly once, in partition order, stored next offsets = last applied + 1).")
         }
         if let line = firstTimeReversalLine {

@@ -17,7 +17,6 @@ extension HistoryChecker {
     /// row's value is not the one acknowledged at that offset, `aborted-read` for a value whose
     /// send failed). Sound whatever the outcome of `info` processes: the rows are what happened.
     public mutating func receive(_ audit: ExternalStoreAudit) throws(HistoryError) {
-        auditedStore = true
         var rowsByValue: [Int32: [Int64]] = [:]
         var lastApplied: [Int32: (offset: Int64, sequence: Int64)] = [:]
         for row in audit.rows {

@@ -34,9 +34,8 @@ public struct HistoryChecker {
     /// Positions of values observed away from their first offset.
     var extraPositions: [Int32: [Position]] = [:]
     var effects = EffectsState()
-    /// Set when an external store's audit was received, and its row count.
-    var auditedStore = false
-    var storeAuditRows = 0
+    /// The row count of the external store's audit, once it was received.
+    var storeAuditRows: Int?
     var statistics = CheckStatistics()
     var ignoredFunctions: Set<String> = []
     var lastIndex: Int64 = -1
@@ -47,21 +46,15 @@ public struct HistoryChecker {
         self.configuration = configuration
     }
 
-    /// Reads and checks the history at `path`.
-    public static func check(path: String, configuration: CheckerConfiguration = CheckerConfiguration()) throws(HistoryError) -> CheckResult {
+    /// Reads and checks the history at `path`, together with the final contents of the
+    /// exactly-once workload's external store when `storeAudit` is given.
+    public static func check(
+        path: String, storeAudit: ExternalStoreAudit? = nil, configuration: CheckerConfiguration = CheckerConfiguration()
+    ) throws(HistoryError) -> CheckResult {
         var reader = try HistoryReader(path: path)
         var checker = HistoryChecker(configuration: configuration)
         while let event = try reader.next() { try checker.receive(event) }
-        return checker.finish()
-    }
-
-    /// Reads and checks the history at `path` together with the final contents of the
-    /// exactly-once workload's external store.
-    public static func check(path: String, storeAudit: ExternalStoreAudit, configuration: CheckerConfiguration = CheckerConfiguration()) throws(HistoryError) -> CheckResult {
-        var reader = try HistoryReader(path: path)
-        var checker = HistoryChecker(configuration: configuration)
-        while let event = try reader.next() { try checker.receive(event) }
-        try checker.receive(storeAudit)
+        if let storeAudit { try checker.receive(storeAudit) }
         return checker.finish()
     }
 
@@ -130,10 +123,6 @@ public struct HistoryChecker {
             break
         }
         state.inFlight = operation
-        state.rebalancedDuringOperation.removeAll(keepingCapacity: true)
-        for change in event.rebalance {
-            for name in change.partitions { if let id = partitions.id(of: name) { state.rebalancedDuringOperation.insert(id) } }
-        }
     }
 
     private mutating func receiveCompletion(_ event: HistoryEvent, state: inout ProcessState) throws(HistoryError) {
@@ -211,7 +200,9 @@ public struct HistoryChecker {
             for name in change.partitions {
                 let partition = try partitionID(name, line: event.line)
                 state.positions[partition]?.isRebalancedSince = true
-                if event.type != .invoke { state.rebalancedDuringOperation.insert(partition) }
+                // Completions clear the set and a crash ends the process, so at an invocation
+                // it is empty and collects the partitions rebalanced from here to completion.
+                state.rebalancedDuringOperation.insert(partition)
             }
         }
     }
@@ -328,8 +319,8 @@ struct EffectsState {
     var appliedTimeline: [Int32: [(completedAt: Int64, highestOffset: Int64)]] = [:]
     /// Partition → the offset of the last record applied.
     var lastApplied: [Int32: Int64] = [:]
-    /// Partition → the stored next offset, and the operation that stored it.
-    var stored: [Int32: (offset: Int64, operation: OperationReference)] = [:]
+    /// Partition → the stored next offset.
+    var stored: [Int32: Int64] = [:]
     /// Partition → the highest stored next offset.
     var highestStored: [Int32: (offset: Int64, operation: OperationReference)] = [:]
     /// Partition → the next offset stored before any record of it was applied: where the

@@ -2,7 +2,20 @@ extension HistoryEvent {
     /// The event as one line of history.jsonl (without the newline), in HISTORY-FORMAT.md's
     /// shape. `HistoryReader` reads it back to an equal event (except `line`).
     public func jsonLine() -> String {
-        var out = "{\"index\": \(index), \"time\": \(time), \"process\": \(process.rawValue), \"type\": \"\(type.rawValue)\", \"f\": "
+        Self.jsonLine(index: index, time: time, body: jsonLineBody())
+    }
+
+    /// A line of history.jsonl from its `index`, its `time` and the rest of it, `body` (from
+    /// `jsonLineBody()`). Lets a recorder encode the body before it takes the lock that orders
+    /// events and gives them their index and time; the line is the same as `jsonLine()`'s.
+    public static func jsonLine(index: Int64, time: Int64, body: String) -> String {
+        "{\"index\": \(index), \"time\": \(time), " + body
+    }
+
+    /// The line after `index` and `time`: from `"process"` to the closing brace. Does not
+    /// depend on `index`, `time` or `line`.
+    public func jsonLineBody() -> String {
+        var out = "\"process\": \(process.rawValue), \"type\": \"\(type.rawValue)\", \"f\": "
         out += JSONText.string(function.description)
         out += ", \"value\": "
         out += encodedValue()

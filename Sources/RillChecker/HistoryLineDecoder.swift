@@ -1,20 +1,15 @@
 import RillFormat
 
 extension HistoryEvent {
-    /// Decodes one history line (HISTORY-FORMAT.md). Unknown fields are ignored; a missing or
-    /// ill-typed field, or text that is not JSON, throws a `HistoryError` naming the line and the
-    /// column.
+    /// Decodes one history line (HISTORY-FORMAT.md) held in a `String`. Unknown fields are
+    /// ignored; a missing or ill-typed field, or text that is not JSON, throws a `HistoryError`
+    /// naming the line and the column.
     ///
     /// Leniencies, so that histories from other harnesses check too: fields in any order; a
     /// value may be a string or an integer (read as its decimal text); a send record may carry
     /// `[offset, value]` on any completion; an invocation other than `send` may have a null
     /// value; records on a `fail` or `info` poll are ignored (only an `ok` poll says what a
     /// consumer received).
-    public init(decoding bytes: UnsafeBufferPointer<UInt8>, line: Int) throws(HistoryError) {
-        self = try HistoryLineDecoder.decode(bytes, line: line)
-    }
-
-    /// Decodes one history line held in a `String`.
     public init(jsonLine: String, line: Int = 0) throws(HistoryError) {
         var copy = jsonLine
         let result: Result<HistoryEvent, HistoryError> = copy.withUTF8 { bytes in
@@ -64,6 +59,8 @@ struct HistoryLineDecoder {
         guard let process = fields.process else { throw decoder.missing("\"process\"") }
         guard let type = fields.type else { throw decoder.missing("\"type\"") }
         guard let function = fields.function else { throw decoder.missing("\"f\"") }
+        decoder.type = type
+        decoder.function = function
         if fields.value == nil {
             if let position = fields.valuePosition {
                 decoder.scanner.position = position
@@ -132,13 +129,23 @@ struct HistoryLineDecoder {
             }
             guard seen & (1 << key) == 0 else { throw scanner.failure("duplicate key \"\(Self.knownKeys[key])\" in an object", at: keyPosition) }
             seen |= 1 << key
-            try member(key, into: &fields)
+            try member(Self.keys[key], into: &fields)
         } while try scanner.nextMember()
         try scanner.expectEnd()
         return fields
     }
 
-    static let knownKeys = ["index", "time", "process", "type", "f", "value", "error", "rebalance", "store"]
+    /// The top-level members the decoder reads, in `knownKeys` order (a key's index is its bit
+    /// in `topLevel`'s set of keys seen).
+    enum Key: CaseIterable {
+        case index, time, process, type, function, value, error, rebalance, store
+
+        var name: String { self == .function ? "f" : "\(self)" }
+    }
+
+    /// `Key.allCases` once (the synthesized property builds a new array on every call).
+    static let keys = Key.allCases
+    static let knownKeys = keys.map(\.name)
     static let knownKeyBytes = knownKeys.map { Array($0.utf8) }
     static let typeNames = EventType.allCases.map { Array($0.rawValue.utf8) }
     static let functionNames: [(bytes: [UInt8], function: OperationFunction)] = [
@@ -146,13 +153,13 @@ struct HistoryLineDecoder {
     ].map { (Array($0.description.utf8), $0) }
     static let functionNameBytes = functionNames.map(\.bytes)
 
-    /// Decodes the member whose key is `knownKeys[key]`.
-    private mutating func member(_ key: Int, into fields: inout Fields) throws(Failure) {
-        switch Self.knownKeys[key] {
-        case "index": fields.index = try scanner.offset("\"index\"")
-        case "time": fields.time = try scanner.offset("\"time\"")
-        case "process": fields.process = try scanner.integer("\"process\"")
-        case "type":
+    /// Decodes the member `key`.
+    private mutating func member(_ key: Key, into fields: inout Fields) throws(Failure) {
+        switch key {
+        case .index: fields.index = try scanner.offset("\"index\"")
+        case .time: fields.time = try scanner.offset("\"time\"")
+        case .process: fields.process = try scanner.integer("\"process\"")
+        case .type:
             if let known = scanner.match(Self.typeNames) {
                 fields.type = EventType.allCases[known]
             } else {
@@ -163,15 +170,15 @@ struct HistoryLineDecoder {
                 }
                 fields.type = type
             }
-        case "f":
+        case .function:
             if let known = scanner.match(Self.functionNameBytes) {
                 fields.function = Self.functionNames[known].function
             } else {
                 fields.function = OperationFunction(name: try text("\"f\""))
             }
-        case "error": fields.error = try optionalText("\"error\"")
-        case "store": fields.store = try optionalText("\"store\"")
-        case "value":
+        case .error: fields.error = try optionalText("\"error\"")
+        case .store: fields.store = try optionalText("\"store\"")
+        case .value:
             if let type = fields.type, let function = fields.function {
                 self.type = type
                 self.function = function
@@ -180,12 +187,7 @@ struct HistoryLineDecoder {
                 fields.valuePosition = scanner.position
                 try scanner.skipValue(depth: 1)
             }
-        case "rebalance": fields.rebalance = try rebalance()
-        default: preconditionFailure("knownKeys and member(_:into:) disagree")
-        }
-        if let type = fields.type, let function = fields.function {
-            self.type = type
-            self.function = function
+        case .rebalance: fields.rebalance = try rebalance()
         }
     }
 

@@ -6,16 +6,16 @@
 /// Never crashes on bad input: every problem is a `JSONParser.Failure` with the byte column.
 /// Limits: nesting deeper than `CheckerLimits.maximumJSONDepth` is rejected, strings must be
 /// valid UTF-8 without raw control characters, objects must not repeat a key (`JSONParser`).
-public enum JSONParser {
+enum JSONParser {
     /// Why a line is not JSON (or not the JSON expected); `column` counts bytes from 1.
-    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
-        public var message: String
-        public var column: Int
-        public var description: String { "\(message) at column \(column)" }
+    struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        var message: String
+        var column: Int
+        var description: String { "\(message) at column \(column)" }
     }
 
     /// Parses exactly one JSON value filling `bytes` (surrounding whitespace allowed).
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
         var scanner = JSONScanner(bytes)
         scanner.skipWhitespace()
         let value = try scanner.value(depth: 0)
@@ -24,7 +24,7 @@ public enum JSONParser {
     }
 
     /// Parses a JSON text held in a `String` (tests and small inputs).
-    public static func parse(_ text: String) throws(Failure) -> JSONValue {
+    static func parse(_ text: String) throws(Failure) -> JSONValue {
         var copy = text
         let result: Result<JSONValue, Failure> = copy.withUTF8 { bytes in
             do throws(Failure) { return .success(try parse(bytes)) } catch { return .failure(error) }

@@ -3,7 +3,7 @@
 /// Objects keep their members in the order of the text (a poll lists partitions in the order
 /// the consumer saw them); integers that fit in `Int64` stay integers, so offsets and times are
 /// never rounded through `Double`.
-public enum JSONValue: Equatable, Sendable {
+enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -12,39 +12,27 @@ public enum JSONValue: Equatable, Sendable {
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
-
-    /// A short name of the value's kind, for error messages ("expected an array, found a string").
-    public var kindName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .integer, .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
 }
 
 /// A JSON object: its members in text order. Lookup is linear, which is faster than hashing for
 /// the handful of keys an event has; `JSONParser` rejects duplicate keys, so a key names at
 /// most one member.
-public struct JSONObject: Equatable, Sendable {
-    public var members: [Member]
+struct JSONObject: Equatable, Sendable {
+    var members: [Member]
 
-    public struct Member: Equatable, Sendable {
-        public var key: String
-        public var value: JSONValue
-        public init(key: String, value: JSONValue) {
+    struct Member: Equatable, Sendable {
+        var key: String
+        var value: JSONValue
+        init(key: String, value: JSONValue) {
             self.key = key
             self.value = value
         }
     }
 
-    public init(_ members: [Member] = []) { self.members = members }
+    init(_ members: [Member] = []) { self.members = members }
 
     /// The value of `key`, or nil when the object has no such member. O(members).
-    public subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> JSONValue? {
         for member in members where member.key == key { return member.value }
         return nil
     }

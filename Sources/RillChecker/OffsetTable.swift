@@ -29,7 +29,6 @@ struct OffsetTable {
     private var sortedStarts: [Int] = []
     private var occupiedBefore: [Int] = []
     private(set) var occupiedCount = 0
-    private(set) var highestOffset: Int64 = -1
 
     /// The index of the first slot of `page`, or nil when the page holds nothing.
     private func start(ofPage page: Int64) -> Int? {
@@ -60,7 +59,6 @@ struct OffsetTable {
         slots[slot] = id
         occupancy[start >> Self.pageShift] += 1
         occupiedCount += 1
-        highestOffset = max(highestOffset, offset)
         return nil
     }
 

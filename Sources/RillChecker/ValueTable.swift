@@ -56,33 +56,29 @@ struct InternTable {
     /// The id of `name`, creating it when new; nil when `limit` ids exist already.
     mutating func intern(_ name: String, limit: Int) -> Int32? {
         let hash = Self.hash(name)
-        let mask = slots.count - 1
-        var slot = Int(hash) & mask
-        while true {
-            let entry = slots[slot]
-            if entry == 0 { break }
-            if UInt32(truncatingIfNeeded: entry >> 32) == hash, names[Int(entry & 0xFFFF_FFFF) - 1] == name {
-                return Int32(entry & 0xFFFF_FFFF) - 1
-            }
-            slot = (slot + 1) & mask
-        }
+        let (id, slot) = find(name, hash: hash)
+        if let id { return id }
         guard names.count < limit else { return nil }
-        let id = Int32(names.count)
+        let newID = Int32(names.count)
         names.append(name)
-        slots[slot] = UInt64(hash) << 32 | UInt64(id + 1)
+        slots[slot] = UInt64(hash) << 32 | UInt64(newID + 1)
         if names.count * 2 > slots.count { grow() }
-        return id
+        return newID
     }
 
     func id(of name: String) -> Int32? {
-        let hash = Self.hash(name)
+        find(name, hash: Self.hash(name)).id
+    }
+
+    /// Probes for `name`: its id, or nil and the empty slot where it would go.
+    private func find(_ name: String, hash: UInt32) -> (id: Int32?, slot: Int) {
         let mask = slots.count - 1
         var slot = Int(hash) & mask
         while true {
             let entry = slots[slot]
-            if entry == 0 { return nil }
+            if entry == 0 { return (nil, slot) }
             if UInt32(truncatingIfNeeded: entry >> 32) == hash, names[Int(entry & 0xFFFF_FFFF) - 1] == name {
-                return Int32(entry & 0xFFFF_FFFF) - 1
+                return (Int32(entry & 0xFFFF_FFFF) - 1, slot)
             }
             slot = (slot + 1) & mask
         }
@@ -177,23 +173,12 @@ struct PartitionTable {
         return id
     }
 
-    func id(of name: String) -> Int32? { table.id(of: name) }
-
     subscript(id: Int32) -> Partition {
         get { partitions[Int(id)] }
         _modify { yield &partitions[Int(id)] }
     }
 
     func name(_ id: Int32) -> String { partitions[Int(id)].name }
-
-    /// The topic of a partition name "<topic>-<partition>": everything before the last '-'
-    /// when a number follows it, else the whole name.
-    static func topic(of partition: String) -> String {
-        guard let dash = partition.lastIndex(of: "-") else { return partition }
-        let suffix = partition[partition.index(after: dash)...]
-        guard !suffix.isEmpty, suffix.allSatisfy(\.isNumber) else { return partition }
-        return String(partition[..<dash])
-    }
 }
 
 /// Which event an operation was: enough to cite it in an example.

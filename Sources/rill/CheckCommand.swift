@@ -38,7 +38,7 @@ struct CheckCommand: ParsableCommand {
     var store: String?
 
     @Option(name: .customLong("max-examples"), help: "Examples listed per anomaly (the count is always total).")
-    var maximumExamples = 16
+    var maximumExamples = CheckerLimits.defaultExamplesPerAnomaly
 
     @Option(name: .customLong("generate"), help: .hidden)
     var generateOperations: Int?
@@ -81,11 +81,7 @@ struct CheckCommand: ParsableCommand {
         let audit = try store.map(Self.audit)
         let result: CheckResult
         do {
-            if let audit {
-                result = try HistoryChecker.check(path: history, storeAudit: audit, configuration: configuration)
-            } else {
-                result = try HistoryChecker.check(path: history, configuration: configuration)
-            }
+            result = try HistoryChecker.check(path: history, storeAudit: audit, configuration: configuration)
         } catch {
             FileHandle.standardError.write(Data("rill check: \(history): \(error)\n".utf8))
             throw ExitCode(2)
@@ -102,14 +98,7 @@ struct CheckCommand: ParsableCommand {
         let title = "History check of \(URL(fileURLWithPath: history).lastPathComponent)"
         try Data(verdict.utf8).write(to: url.appendingPathComponent("verdict.json"))
         try Data(CheckReport.markdown(result, title: title).utf8).write(to: url.appendingPathComponent("report.md"))
-        let page = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(title)</title></head>
-            <body>
-            \(CheckReport.htmlFragment(result, title: title))</body></html>
-
-            """
-        try Data(page.utf8).write(to: url.appendingPathComponent("report.html"))
+        try Data(CheckReport.htmlPage(result, title: title).utf8).write(to: url.appendingPathComponent("report.html"))
     }
 
     /// `--generate N`: writes a valid synthetic history of N operations (plus draining and final

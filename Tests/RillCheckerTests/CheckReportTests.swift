@@ -31,6 +31,14 @@ import FoundationXML
         #expect(markdown.contains("| operations | 4 |"))
     }
 
+    @Test func htmlPageEscapesTheTitle() throws {
+        let page = CheckReport.htmlPage(try Self.invalidResult(), title: "History check of a<b>&c.jsonl")
+        #expect(page.hasPrefix("<!DOCTYPE html>\n"))
+        #expect(page.contains("<title>History check of a&lt;b&gt;&amp;c.jsonl</title>"))
+        #expect(!page.contains("<b>"))
+        #expect(page.hasSuffix("</body></html>\n"))
+    }
+
     @Test func htmlFragmentEscapesValuesAndDrawsWellFormedPictures() throws {
         let result = try Self.invalidResult()
         let html = CheckReport.htmlFragment(result, title: "Test <1>")

@@ -24,7 +24,6 @@ public final class HistoryRecorder: Sendable {
         var buffer: [UInt8] = []
         var handle: FileHandle?
         var writeError: String?
-        var eventCount = 0
     }
 
     private static let blockBytes = 1 << 16
@@ -67,33 +66,22 @@ public final class HistoryRecorder: Sendable {
         _ process: ProcessID, _ type: EventType, _ function: OperationFunction, _ value: OperationValue, error: String? = nil,
         rebalance: [RebalanceChange] = [], isExternalStore: Bool = false
     ) -> Int64 {
-        append { index, time in
-            HistoryEvent(
-                index: index, time: time, process: process, type: type, function: function, value: value, error: error,
-                rebalance: rebalance, isExternalStore: isExternalStore
-            ).jsonLine()
-        }
+        // The body is encoded before the lock is taken; only index and time are added under it.
+        let body = HistoryEvent(
+            index: 0, time: 0, process: process, type: type, function: function, value: value, error: error,
+            rebalance: rebalance, isExternalStore: isExternalStore
+        ).jsonLineBody()
+        return append(body: body)
     }
 
     /// Records a fault: `invoke` when it starts, `info` when it has been applied or healed.
     /// The value is `{"fault": …, "target": …}` plus `detail` when given.
     @discardableResult
     public func recordNemesis(_ type: EventType, fault: String, target: String, detail: String? = nil) -> Int64 {
-        append { index, time in
-            var value = "{\"fault\": \(JSONText.string(fault)), \"target\": \(JSONText.string(target))"
-            if let detail { value += ", \"detail\": \(JSONText.string(detail))" }
-            value += "}"
-            return "{\"index\": \(index), \"time\": \(time), \"process\": \(Self.nemesisProcess.rawValue), \"type\": \"\(type.rawValue)\", "
-                + "\"f\": \"nemesis\", \"value\": \(value)}"
-        }
-    }
-
-    /// Events recorded so far.
-    public var eventCount: Int { state.withLock { $0.eventCount } }
-
-    /// Writes what is buffered.
-    public func flush() throws {
-        try state.withLock { state in try Self.write(&state) }
+        var value = "{\"fault\": \(JSONText.string(fault)), \"target\": \(JSONText.string(target))"
+        if let detail { value += ", \"detail\": \(JSONText.string(detail))" }
+        value += "}"
+        return append(body: "\"process\": \(Self.nemesisProcess.rawValue), \"type\": \"\(type.rawValue)\", \"f\": \"nemesis\", \"value\": \(value)}")
     }
 
     /// Writes what is buffered and closes the file. Later records are dropped.
@@ -105,12 +93,13 @@ public final class HistoryRecorder: Sendable {
         }
     }
 
-    private func append(_ line: (Int64, Int64) -> String) -> Int64 {
+    /// Gives the event its index and time and buffers its line; `body` is the line after them
+    /// (`HistoryEvent.jsonLineBody()`), encoded by the caller outside the lock.
+    private func append(body: String) -> Int64 {
         state.withLock { state in
             let index = state.nextIndex
             state.nextIndex += 1
-            state.eventCount += 1
-            state.buffer.append(contentsOf: line(index, now()).utf8)
+            state.buffer.append(contentsOf: HistoryEvent.jsonLine(index: index, time: now(), body: body).utf8)
             state.buffer.append(UInt8(ascii: "\n"))
             if state.buffer.count >= Self.blockBytes { try? Self.write(&state) }
             return index

@@ -1,4 +1,5 @@
 import Foundation
+import RillChecker
 
 /// Inline SVG charts for the reports: line charts (time series, latency percentile curves with
 /// a logarithmic percentile axis) and grouped bar charts (matrix cells). Pure text generation:
@@ -174,8 +175,6 @@ enum SVGChart {
 
     static func f(_ value: Double) -> String { format(value, digits: 1) }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    /// `text` escaped for HTML and SVG (one escape for all reports: `CheckReport.escapeHTML`).
+    static func escape(_ text: String) -> String { CheckReport.escapeHTML(text) }
 }
