@@ -99,7 +99,7 @@ public struct ExactlyOnceRunner: Sendable {
     }
 
     private func run(bootstrap: String, topic: String, admin: KafkaAdmin, directory: URL) async throws -> Outcome {
-        try await admin.createTopic(.init(name: topic, partitionCount: Int32(workload.partitionsPerTopic), replicationFactor: Int16(workload.replicationFactor)))
+        try await ClientDriver.createTopics([topic], workload: workload, admin: admin)
         let storePath = directory.appendingPathComponent(ExactlyOnceStore.fileName).path
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
         let store = try ExactlyOnceStore(path: storePath)
@@ -138,13 +138,8 @@ public struct ExactlyOnceRunner: Sendable {
         let producers = max(1, workload.producersPerTopic)
         let rate = workload.producerRate > 0 ? workload.producerRate : 100
         let interval = Duration.seconds(Double(producers) / rate)
-        var properties = [
-            "bootstrap.servers": bootstrap, "acks": workload.acks.rawValue == "all" ? "all" : workload.acks.rawValue,
-            "enable.idempotence": String(workload.idempotence), "linger.ms": String(workload.lingerMs),
-            "delivery.timeout.ms": "15000", "request.timeout.ms": "5000",
-        ]
-        properties.merge(workload.producerConfig) { $1 }
-        let configuration = try ProducerConfiguration(properties: properties)
+        // The run's own bounds on a send; the workload's producerConfig may override them.
+        let configuration = try ClientSettings.producer(workload, bootstrap: bootstrap, defaults: ["delivery.timeout.ms": "15000", "request.timeout.ms": "5000"])
         return try await withThrowingTaskGroup(of: SendCounts.self) { group in
             for index in 0..<producers {
                 group.addTask {
