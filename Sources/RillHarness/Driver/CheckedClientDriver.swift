@@ -312,10 +312,12 @@ enum BoundedOutcome<Value: Sendable>: Sendable {
     }
 }
 
-/// Runs `operation` in a task of its own and waits for it until `timeout` passes or `slot` is
-/// asked to crash. On those two the task is cancelled and left to end on its own: its outcome is
+/// Runs `operation` in a task of its own and waits for it, checking every `interval`, until
+/// `timeout` passes or `slot` is asked to crash. On those two the task is left to end on its own
+/// (cancelled, unless `cancelsOnTimeout` is false and the timeout passed): its outcome is
 /// unknown, which is what the caller records.
-func bounded<Value: Sendable>(_ timeout: Duration, slot: ClientSlot?, _ operation: @escaping @Sendable () async -> Value) async -> BoundedOutcome<Value> {
+func bounded<Value: Sendable>(_ timeout: Duration, slot: ClientSlot?, cancelsOnTimeout: Bool = true, checkingEvery interval: Duration = .milliseconds(2),
+                              _ operation: @escaping @Sendable () async -> Value) async -> BoundedOutcome<Value> {
     let result = Mutex<Value?>(nil)
     // Owned by this call until it returns; after a timeout or a crash, by nobody (see above).
     let task = Task {
@@ -330,9 +332,9 @@ func bounded<Value: Sendable>(_ timeout: Duration, slot: ClientSlot?, _ operatio
             return .crashed
         }
         if ContinuousClock.now >= deadline {
-            task.cancel()
+            if cancelsOnTimeout { task.cancel() }
             return .timedOut(timeout)
         }
-        try? await Task.sleep(for: .milliseconds(2))
+        try? await Task.sleep(for: interval)
     }
 }
