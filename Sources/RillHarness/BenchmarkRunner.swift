@@ -59,7 +59,7 @@ public struct BenchmarkRunner: Sendable {
         case .engine:
             let parent = workload.dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             let driver = EngineDriver(workload: workload, directory: parent.appendingPathComponent("rill-engine-\(UUID().uuidString.prefix(8))"), pool: pool)
-            var output = try await loop.run(driver, subscriptions: workload.subscriptionsPerTopic)
+            var output = try await loop.run(driver)
             if let error = driver.error { output.result.notes.append("the engine stopped early: \(error)") }
             return output
         case .bootstrap(let address):
@@ -89,7 +89,7 @@ public struct BenchmarkRunner: Sendable {
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let driver = try await ClientDriver.prepare(workload: workload, bootstrap: bootstrap, runID: runID, deletesTopics: deletesTopics, pool: pool)
         do {
-            let output = try await loop.run(driver, subscriptions: workload.subscriptionsPerTopic)
+            let output = try await loop.run(driver)
             _ = await finishes(within: DriverControl.shutdownTimeout) { await driver.close() }
             return output
         } catch {
