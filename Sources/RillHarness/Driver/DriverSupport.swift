@@ -204,8 +204,10 @@ struct StampedValueWriter {
             let sequence = firstSequence + offset
             var template = pool.payloads[sequence % pool.payloads.count]
             template.moveReaderIndex(forwardBy: PayloadStamp.size)
-            slab.writeInteger(intended)
-            slab.writeInteger(producerIndex << 48 | UInt64(sequence) & 0xFFFF_FFFF_FFFF)
+            slab.writeWithUnsafeMutableBytes(minimumWritableBytes: PayloadStamp.size) { raw in
+                PayloadStamp.write(intended: intended, producerIndex: producerIndex, sequence: sequence, to: raw)
+                return PayloadStamp.size
+            }
             slab.writeBuffer(&template)
         }
         values.removeAll(keepingCapacity: true)
