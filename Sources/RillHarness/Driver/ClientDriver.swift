@@ -107,17 +107,16 @@ public final class ClientDriver: MeasuredDriver {
         }
     }
 
+    public var allStatistics: [TaskStatistics] { producerStatistics + consumerStatistics }
+
     /// True once every subscription's consumers together hold all of its topic's partitions.
-    public var isAssignmentComplete: Bool {
+    public var isReady: Bool {
         var assigned: [String: Set<TopicPartition>] = [:]
         for entry in consumers {
             assigned["\(entry.topicIndex)/\(entry.subscription)", default: []].formUnion(entry.consumer.assignment)
         }
         return assigned.values.allSatisfy { $0.count == workload.partitionsPerTopic }
     }
-
-    public var allStatistics: [TaskStatistics] { producerStatistics + consumerStatistics }
-    public var isReady: Bool { isAssignmentComplete }
 
     /// Every producer, delivery-report and consumer task, until `control.stop()`.
     public func run(control: DriverControl) async {

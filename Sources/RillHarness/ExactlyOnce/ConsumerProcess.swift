@@ -23,7 +23,6 @@ final class ConsumerProcess: @unchecked Sendable {
 
     struct State {
         var isEnded = false
-        var exitStatus: Int32?
         var isKilled = false
         /// `ok` process operations reported since start.
         var appliedBatches = 0
@@ -34,7 +33,6 @@ final class ConsumerProcess: @unchecked Sendable {
         self.historyProcess = historyProcess
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
-        logHandle.seekToEndOfFile()
         process.executableURL = executable
         process.arguments = arguments
         process.standardInput = lifeline
@@ -42,7 +40,6 @@ final class ConsumerProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = logHandle
         let state = self.state
-        process.terminationHandler = { process in state.withLockedValue { $0.exitStatus = process.terminationStatus } }
         do { try process.run() } catch {
             throw HarnessError("cannot start \(executable.path) \(arguments.joined(separator: " ")): \(error)")
         }
@@ -73,7 +70,6 @@ final class ConsumerProcess: @unchecked Sendable {
     var isEnded: Bool { state.withLockedValue { $0.isEnded } }
     var isKilled: Bool { state.withLockedValue { $0.isKilled } }
     var appliedBatches: Int { state.withLockedValue { $0.appliedBatches } }
-    var exitStatus: Int32? { state.withLockedValue { $0.exitStatus } }
 
     /// Counts one `ok` process operation the consumer reported (an applied batch).
     func noteAppliedBatch() { state.withLockedValue { $0.appliedBatches += 1 } }

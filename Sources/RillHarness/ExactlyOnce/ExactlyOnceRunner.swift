@@ -30,7 +30,6 @@ public struct ExactlyOnceRunner: Sendable {
     /// What a run produced.
     public struct Outcome: Sendable {
         public var result: CheckResult
-        public var directory: URL
         public var sends: SendCounts
         public var kills: Int
         public var pauses: Int
@@ -220,7 +219,7 @@ public struct ExactlyOnceRunner: Sendable {
             throw HarnessError("the recorded history cannot be checked: \(error)")
         }
         try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
-        let outcome = Outcome(result: result, directory: directory, sends: sends, kills: faults.kills, pauses: faults.pauses, storeRows: audit.rows.count, notes: notes)
+        let outcome = Outcome(result: result, sends: sends, kills: faults.kills, pauses: faults.pauses, storeRows: audit.rows.count, notes: notes)
         try Data(report(outcome).utf8).write(to: directory.appendingPathComponent("report.md"))
         return outcome
     }

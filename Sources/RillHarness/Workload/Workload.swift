@@ -139,8 +139,6 @@ public enum Acks: String, Sendable, Equatable, Encodable, CaseIterable {
     case all
     case leader = "1"
     case none = "0"
-
-    var propertyValue: String { self == .all ? "all" : rawValue }
 }
 
 /// `compression`.
