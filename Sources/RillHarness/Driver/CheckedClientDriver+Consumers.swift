@@ -69,7 +69,7 @@ extension CheckedClientDriver {
         switch workload.checks?.consumers ?? .assign {
         case .assign:
             let partitions = assignedShare(of: index)
-            let value = OperationValue.assign(partitions: partitions.map(Self.partitionName), seek: .committed)
+            let value = OperationValue.assign(partitions: partitions.map(\.historyName), seek: .committed)
             recorder.record(process, .invoke, .assign, value)
             consumer.assign(partitions)
             recorder.record(process, .ok, .assign, value)
@@ -129,7 +129,7 @@ extension CheckedClientDriver {
                 offsets[index].offset = next
             } else {
                 indices[record.topicPartition] = offsets.count
-                offsets.append(PartitionOffset(partition: Self.partitionName(record.topicPartition), offset: next))
+                offsets.append(PartitionOffset(partition: record.topicPartition.historyName, offset: next))
             }
         }
         recorder.record(process, .invoke, .commit, .commit(offsets))
@@ -164,7 +164,7 @@ extension CheckedClientDriver {
         var order: [String] = []
         var byPartition: [String: [ReadRecord]] = [:]
         for record in records {
-            let name = partitionName(record.topicPartition)
+            let name = record.topicPartition.historyName
             if byPartition[name] == nil { order.append(name) }
             byPartition[name, default: []].append(ReadRecord(offset: record.offset, value: valueString(record.value)))
         }
@@ -194,7 +194,7 @@ extension CheckedClientDriver {
         let consumer = makeConsumer(group: "rill-bench-\(runID)-final-read")
         defer { abandoned.withLock { $0.append(consumer.cluster) } }
         let partitions = topics.flatMap { topic in (0..<workload.partitionsPerTopic).map { TopicPartition(topic, Int32($0)) } }
-        let value = OperationValue.assign(partitions: partitions.map(Self.partitionName), seek: .beginning)
+        let value = OperationValue.assign(partitions: partitions.map(\.historyName), seek: .beginning)
         var result = FinalRead()
         var isAssigned = false
         while !isAssigned, ContinuousClock.now < deadline {
@@ -220,7 +220,7 @@ extension CheckedClientDriver {
             guard let polled = await poll(consumer, process: process, slot: slot, rebalances: nil) else { break }
             result.records += polled.count
             for record in polled {
-                let name = Self.partitionName(record.topicPartition)
+                let name = record.topicPartition.historyName
                 seen[name] = max(seen[name, default: -1], record.offset.rawValue)
             }
         }
@@ -241,15 +241,18 @@ public struct FinalRead: Sendable {
 }
 
 /// Partition assignment changes a subscribed consumer saw, collected by its rebalance listener
-/// (which runs inside `poll`) and attached to the poll's completion.
+/// (which runs inside `poll`, on the polling task; the lock makes the hand-over explicit) and
+/// attached to the next reported operation. Used by `CheckedClientDriver` and `ExactlyOnceConsumer`.
 final class RebalanceLog: Sendable {
     private let changes = Mutex<[RebalanceChange]>([])
+
+    func add(_ change: RebalanceChange) { changes.withLock { $0.append(change) } }
 
     func take() -> [RebalanceChange] { changes.withLock { changes in defer { changes = [] }; return changes } }
 
     func listener() -> RebalanceCallbacks {
         let note: @Sendable (String, [TopicPartition]) -> Void = { kind, partitions in
-            self.changes.withLock { $0.append(RebalanceChange(kind: kind, partitions: partitions.map(CheckedClientDriver.partitionName))) }
+            self.add(RebalanceChange(kind: kind, partitions: partitions.map(\.historyName)))
         }
         return RebalanceCallbacks(
             revoked: { partitions, _ in note("revoked", partitions) },

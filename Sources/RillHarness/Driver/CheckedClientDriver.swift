@@ -86,9 +86,6 @@ public final class CheckedClientDriver: MeasuredDriver {
     var activeNemesis: Nemesis? { nemesisBox.withLock { $0 } }
     func attach(_ nemesis: Nemesis) { nemesisBox.withLock { $0 = nemesis } }
 
-    /// `"<topic>-<partition>"`, the history's partition name.
-    static func partitionName(_ partition: TopicPartition) -> String { "\(partition.topic)-\(partition.partition)" }
-
     /// True once every subscription's consumers together hold all of its topic's partitions.
     public var isReady: Bool {
         var assigned: [Int: Int] = [:]
@@ -148,7 +145,7 @@ public final class CheckedClientDriver: MeasuredDriver {
                 nextPartition = (nextPartition + 1) % Int32(workload.partitionsPerTopic)
                 let value = "v\(nextValue.add(1, ordering: .relaxed).oldValue)"
                 records.append(ProducerRecord(topic: topic, partition: partition.partition, key: nil, value: Self.payload(value, size: workload.messageSize)))
-                sent.append(SentRecord(partition: Self.partitionName(partition), value: value))
+                sent.append(SentRecord(partition: partition.historyName, value: value))
             }
             sequence += due
             let stillRunning = await send(records, sent, producer: current, process: process, slot: slot, intended: intended)

@@ -172,7 +172,7 @@ public struct ExactlyOnceRunner: Sendable {
 
     private func send(_ value: String, partition: Int32, topic: String, producer: KafkaProducer, process: ProcessID, recorder: HistoryRecorder,
                       counts: inout SendCounts) async {
-        let name = "\(topic)-\(partition)"
+        let name = TopicPartition(topic, partition).historyName
         recorder.record(process, .invoke, .send, .send([SentRecord(partition: name, value: value)]))
         do {
             let metadata = try await producer.send(ProducerRecord(topic: topic, partition: partition, key: nil as String?, value: value))
@@ -199,7 +199,7 @@ public struct ExactlyOnceRunner: Sendable {
         repeat {
             let stored = try store.storedOffsets()
             behind = partitions.compactMap { partition in
-                let name = "\(partition.topic)-\(partition.partition)"
+                let name = partition.historyName
                 let end = ends[partition]?.offset.rawValue ?? 0
                 let at = stored[name] ?? ExactlyOnceStore.initialOffset
                 return at >= end ? nil : "\(name) at \(at) of \(end)"
