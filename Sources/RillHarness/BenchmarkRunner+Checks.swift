@@ -75,7 +75,12 @@ extension BenchmarkRunner {
         } catch {
             throw HarnessError("the recorded history \(historyPath) is malformed (a harness bug): \(error)")
         }
-        try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
+        try writeVerdict(result, in: directory)
         return result
+    }
+
+    /// Writes `result` as `verdict.json` in `directory` (correctness and exactly-once runs alike).
+    static func writeVerdict(_ result: CheckResult, in directory: URL) throws {
+        try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
     }
 }

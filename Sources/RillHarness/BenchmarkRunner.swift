@@ -70,17 +70,11 @@ public struct BenchmarkRunner: Sendable {
             return try await runClients(loop, workload: workload, bootstrap: address, pool: pool, deletesTopics: options.deletesTopics)
         case .embedded:
             let executable = try options.rillExecutable ?? EmbeddedCluster.rillExecutable()
-            let cluster = try await EmbeddedCluster.start(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory,
-                                                     dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) })
-            do {
-                let output = workload.checks != nil
+            return try await EmbeddedCluster.run(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory,
+                                                 dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) }) { cluster in
+                workload.checks != nil
                     ? try await runChecked(loop, workload: workload, bootstrap: cluster.bootstrap, cluster: cluster, directory: logDirectory)
                     : try await runClients(loop, workload: workload, bootstrap: cluster.bootstrap, pool: pool, deletesTopics: false)
-                await cluster.stop()
-                return output
-            } catch {
-                await cluster.stop()
-                throw error
             }
         }
     }

@@ -70,14 +70,9 @@ public struct ExactlyOnceRunner: Sendable {
         case .embedded:
             var config = ["group.min.session.timeout.ms": String(min(settings.sessionTimeoutMs, 6_000))]
             config.merge(workload.brokerConfig) { $1 }
-            let cluster = try await EmbeddedCluster.start(count: 1, executable: options.rillExecutable, brokerConfig: config, logDirectory: directory)
-            do {
-                let outcome = try await run(bootstrap: cluster.bootstrap, directory: directory)
-                await cluster.stop()
-                return outcome
-            } catch {
-                await cluster.stop()
-                throw error
+            return try await EmbeddedCluster.run(count: 1, executable: options.rillExecutable, brokerConfig: config, logDirectory: directory,
+                                                 dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) }) { cluster in
+                try await run(bootstrap: cluster.bootstrap, directory: directory)
             }
         }
     }
@@ -218,7 +213,7 @@ public struct ExactlyOnceRunner: Sendable {
         do { result = try HistoryChecker.check(path: recorder.path, storeAudit: audit, configuration: configuration) } catch {
             throw HarnessError("the recorded history cannot be checked: \(error)")
         }
-        try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
+        try BenchmarkRunner.writeVerdict(result, in: directory)
         let outcome = Outcome(result: result, sends: sends, kills: faults.kills, pauses: faults.pauses, storeRows: audit.rows.count, notes: notes)
         try Data(report(outcome).utf8).write(to: directory.appendingPathComponent("report.md"))
         return outcome
