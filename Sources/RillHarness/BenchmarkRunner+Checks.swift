@@ -33,7 +33,7 @@ extension BenchmarkRunner {
                 options.log("faults (seed \(workload.seed); rerun with --set seed=\(workload.seed)): "
                             + events.map { "\($0.kind.rawValue) \($0.target) at \(Report.number($0.at, 1)) s for \(Report.number($0.duration, 1)) s" }.joined(separator: ", ") + "\n")
             }
-            var output = try await loop.run(prepared, subscriptions: workload.subscriptionsPerTopic)
+            var output = try await loop.run(prepared)
             options.log("final read: every partition from the beginning (at most \(Report.number(checks.finalReadSeconds, 0)) s)\n")
             let finalRead = await prepared.finalRead(seconds: checks.finalReadSeconds)
             output.result.notes.append("final read: \(finalRead.records) records; "
@@ -75,7 +75,12 @@ extension BenchmarkRunner {
         } catch {
             throw HarnessError("the recorded history \(historyPath) is malformed (a harness bug): \(error)")
         }
-        try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
+        try writeVerdict(result, in: directory)
         return result
+    }
+
+    /// Writes `result` as `verdict.json` in `directory` (correctness and exactly-once runs alike).
+    static func writeVerdict(_ result: CheckResult, in directory: URL) throws {
+        try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
     }
 }

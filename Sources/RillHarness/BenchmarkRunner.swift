@@ -59,7 +59,7 @@ public struct BenchmarkRunner: Sendable {
         case .engine:
             let parent = workload.dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             let driver = EngineDriver(workload: workload, directory: parent.appendingPathComponent("rill-engine-\(UUID().uuidString.prefix(8))"), pool: pool)
-            var output = try await loop.run(driver, subscriptions: workload.subscriptionsPerTopic)
+            var output = try await loop.run(driver)
             if let error = driver.error { output.result.notes.append("the engine stopped early: \(error)") }
             return output
         case .bootstrap(let address):
@@ -70,17 +70,11 @@ public struct BenchmarkRunner: Sendable {
             return try await runClients(loop, workload: workload, bootstrap: address, pool: pool, deletesTopics: options.deletesTopics)
         case .embedded:
             let executable = try options.rillExecutable ?? EmbeddedCluster.rillExecutable()
-            let cluster = try await EmbeddedCluster.start(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory,
-                                                     dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) })
-            do {
-                let output = workload.checks != nil
+            return try await EmbeddedCluster.run(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory,
+                                                 dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) }) { cluster in
+                workload.checks != nil
                     ? try await runChecked(loop, workload: workload, bootstrap: cluster.bootstrap, cluster: cluster, directory: logDirectory)
                     : try await runClients(loop, workload: workload, bootstrap: cluster.bootstrap, pool: pool, deletesTopics: false)
-                await cluster.stop()
-                return output
-            } catch {
-                await cluster.stop()
-                throw error
             }
         }
     }
@@ -89,7 +83,7 @@ public struct BenchmarkRunner: Sendable {
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let driver = try await ClientDriver.prepare(workload: workload, bootstrap: bootstrap, runID: runID, deletesTopics: deletesTopics, pool: pool)
         do {
-            let output = try await loop.run(driver, subscriptions: workload.subscriptionsPerTopic)
+            let output = try await loop.run(driver)
             _ = await finishes(within: DriverControl.shutdownTimeout) { await driver.close() }
             return output
         } catch {

@@ -32,7 +32,7 @@ enum Fixtures {
         var workload = cell.workload
         workload.warmupSeconds = 2
         workload.durationSeconds = 12
-        var state = LoopState(workload: workload, subscriptions: 1)
+        var state = LoopState(workload: workload)
         let control = DriverControl(start: 0, rate: 1000)
         var second = 0.0
         while !state.isFinished && second < 100 {
@@ -68,7 +68,7 @@ enum Fixtures {
         workload.durationSeconds = 2
         workload.consumerBacklogSizeGB = 0.000_000_5  // 500 bytes: 5 records of 100 bytes
         workload.drainProducerRate = 10
-        var state = LoopState(workload: workload, subscriptions: 1)
+        var state = LoopState(workload: workload)
         let control = DriverControl(start: 0, rate: 1000)
         #expect(state.phase == .backlog)
         var data = IntervalData()
@@ -95,7 +95,7 @@ enum Fixtures {
         workload.warmupSeconds = 1
         workload.rateSearch.stepSeconds = 1
         workload.rateSearch.maximumSteps = 2
-        var state = LoopState(workload: workload, subscriptions: 1)
+        var state = LoopState(workload: workload)
         let control = DriverControl(start: 0, rate: workload.rateSearch.initialRate)
         #expect(state.phase == .rateSearch)
         for second in 1...2 {

@@ -69,7 +69,7 @@ extension CheckedClientDriver {
         switch workload.checks?.consumers ?? .assign {
         case .assign:
             let partitions = assignedShare(of: index)
-            let value = OperationValue.assign(partitions: partitions.map(Self.partitionName), seek: .committed)
+            let value = OperationValue.assign(partitions: partitions.map(\.historyName), seek: .committed)
             recorder.record(process, .invoke, .assign, value)
             consumer.assign(partitions)
             recorder.record(process, .ok, .assign, value)
@@ -86,9 +86,9 @@ extension CheckedClientDriver {
         }
     }
 
-    /// One poll operation. Returns the records by partition (empty when none came or the poll
-    /// failed), or nil when the client must be replaced (asked to crash, or stuck).
-    func poll(_ consumer: KafkaConsumer, process: ProcessID, slot: ClientSlot, rebalances: RebalanceLog?) async -> [PartitionRecords]? {
+    /// One poll operation. Returns the records as the consumer returned them (empty when none
+    /// came or the poll failed), or nil when the client must be replaced (asked to crash, or stuck).
+    func poll(_ consumer: KafkaConsumer, process: ProcessID, slot: ClientSlot, rebalances: RebalanceLog?) async -> [ConsumerRecord]? {
         recorder.record(process, .invoke, .poll, .none)
         let bound = Duration.milliseconds(consumer.configuration.client.requestTimeoutMilliseconds) * 2 + Self.operationSlack
         let outcome = await bounded(bound, slot: slot) { () -> Result<[ConsumerRecord], any Error> in
@@ -98,10 +98,9 @@ extension CheckedClientDriver {
         slot.assignedPartitions.store(consumer.assignment.count, ordering: .releasing)
         switch outcome {
         case .finished(.success(let records)):
-            let grouped = Self.group(records)
-            recorder.record(process, .ok, .poll, .poll(grouped), rebalance: changes)
+            recorder.record(process, .ok, .poll, .poll(Self.group(records)), rebalance: changes)
             noteConsumed(records, slot: slot)
-            return grouped
+            return records
         case .finished(.failure(let error)):
             recorder.record(process, Self.completionType(of: error), .poll, .none, error: "\(error)", rebalance: changes)
             slot.statistics.update { data in
@@ -116,14 +115,22 @@ extension CheckedClientDriver {
         }
     }
 
-    /// One commit operation: the next offset after the last record polled of each partition.
+    /// One commit operation: the next offset after the last record polled of each partition,
+    /// partitions in the order they first appear in `polled` (as in the poll's history event).
     /// Returns false when the client must be replaced.
-    private func commit(_ polled: [PartitionRecords], consumer: KafkaConsumer, process: ProcessID, slot: ClientSlot) async -> Bool {
-        let offsets = polled.compactMap { partition in partition.records.last.map { PartitionOffset(partition: partition.partition, offset: $0.offset + 1) } }
+    private func commit(_ polled: [ConsumerRecord], consumer: KafkaConsumer, process: ProcessID, slot: ClientSlot) async -> Bool {
+        var offsets: [PartitionOffset] = []
+        var indices: [TopicPartition: Int] = [:]
         var request: [TopicPartition: Offset] = [:]
-        for entry in offsets {
-            guard let dash = entry.partition.lastIndex(of: "-"), let number = Int32(entry.partition[entry.partition.index(after: dash)...]) else { continue }
-            request[TopicPartition(String(entry.partition[..<dash]), number)] = entry.offset
+        for record in polled {
+            let next = record.offset + 1
+            request[record.topicPartition] = next
+            if let index = indices[record.topicPartition] {
+                offsets[index].offset = next
+            } else {
+                indices[record.topicPartition] = offsets.count
+                offsets.append(PartitionOffset(partition: record.topicPartition.historyName, offset: next))
+            }
         }
         recorder.record(process, .invoke, .commit, .commit(offsets))
         let positions = request
@@ -157,7 +164,7 @@ extension CheckedClientDriver {
         var order: [String] = []
         var byPartition: [String: [ReadRecord]] = [:]
         for record in records {
-            let name = partitionName(record.topicPartition)
+            let name = record.topicPartition.historyName
             if byPartition[name] == nil { order.append(name) }
             byPartition[name, default: []].append(ReadRecord(offset: record.offset, value: valueString(record.value)))
         }
@@ -187,7 +194,7 @@ extension CheckedClientDriver {
         let consumer = makeConsumer(group: "rill-bench-\(runID)-final-read")
         defer { abandoned.withLock { $0.append(consumer.cluster) } }
         let partitions = topics.flatMap { topic in (0..<workload.partitionsPerTopic).map { TopicPartition(topic, Int32($0)) } }
-        let value = OperationValue.assign(partitions: partitions.map(Self.partitionName), seek: .beginning)
+        let value = OperationValue.assign(partitions: partitions.map(\.historyName), seek: .beginning)
         var result = FinalRead()
         var isAssigned = false
         while !isAssigned, ContinuousClock.now < deadline {
@@ -211,9 +218,10 @@ extension CheckedClientDriver {
         func remaining() -> [String] { goal.filter { seen[$0.key, default: -1] < $0.value }.keys.sorted() }
         while isAssigned, !remaining().isEmpty, ContinuousClock.now < deadline {
             guard let polled = await poll(consumer, process: process, slot: slot, rebalances: nil) else { break }
-            for partition in polled {
-                result.records += partition.records.count
-                if let last = partition.records.last { seen[partition.partition] = max(seen[partition.partition, default: -1], last.offset.rawValue) }
+            result.records += polled.count
+            for record in polled {
+                let name = record.topicPartition.historyName
+                seen[name] = max(seen[name, default: -1], record.offset.rawValue)
             }
         }
         result.behind = remaining()
@@ -233,15 +241,18 @@ public struct FinalRead: Sendable {
 }
 
 /// Partition assignment changes a subscribed consumer saw, collected by its rebalance listener
-/// (which runs inside `poll`) and attached to the poll's completion.
+/// (which runs inside `poll`, on the polling task; the lock makes the hand-over explicit) and
+/// attached to the next reported operation. Used by `CheckedClientDriver` and `ExactlyOnceConsumer`.
 final class RebalanceLog: Sendable {
     private let changes = Mutex<[RebalanceChange]>([])
+
+    func add(_ change: RebalanceChange) { changes.withLock { $0.append(change) } }
 
     func take() -> [RebalanceChange] { changes.withLock { changes in defer { changes = [] }; return changes } }
 
     func listener() -> RebalanceCallbacks {
         let note: @Sendable (String, [TopicPartition]) -> Void = { kind, partitions in
-            self.changes.withLock { $0.append(RebalanceChange(kind: kind, partitions: partitions.map(CheckedClientDriver.partitionName))) }
+            self.add(RebalanceChange(kind: kind, partitions: partitions.map(\.historyName)))
         }
         return RebalanceCallbacks(
             revoked: { partitions, _ in note("revoked", partitions) },

@@ -86,9 +86,6 @@ public final class CheckedClientDriver: MeasuredDriver {
     var activeNemesis: Nemesis? { nemesisBox.withLock { $0 } }
     func attach(_ nemesis: Nemesis) { nemesisBox.withLock { $0 = nemesis } }
 
-    /// `"<topic>-<partition>"`, the history's partition name.
-    static func partitionName(_ partition: TopicPartition) -> String { "\(partition.topic)-\(partition.partition)" }
-
     /// True once every subscription's consumers together hold all of its topic's partitions.
     public var isReady: Bool {
         var assigned: [Int: Int] = [:]
@@ -148,7 +145,7 @@ public final class CheckedClientDriver: MeasuredDriver {
                 nextPartition = (nextPartition + 1) % Int32(workload.partitionsPerTopic)
                 let value = "v\(nextValue.add(1, ordering: .relaxed).oldValue)"
                 records.append(ProducerRecord(topic: topic, partition: partition.partition, key: nil, value: Self.payload(value, size: workload.messageSize)))
-                sent.append(SentRecord(partition: Self.partitionName(partition), value: value))
+                sent.append(SentRecord(partition: partition.historyName, value: value))
             }
             sequence += due
             let stillRunning = await send(records, sent, producer: current, process: process, slot: slot, intended: intended)
@@ -312,10 +309,12 @@ enum BoundedOutcome<Value: Sendable>: Sendable {
     }
 }
 
-/// Runs `operation` in a task of its own and waits for it until `timeout` passes or `slot` is
-/// asked to crash. On those two the task is cancelled and left to end on its own: its outcome is
+/// Runs `operation` in a task of its own and waits for it, checking every `interval`, until
+/// `timeout` passes or `slot` is asked to crash. On those two the task is left to end on its own
+/// (cancelled, unless `cancelsOnTimeout` is false and the timeout passed): its outcome is
 /// unknown, which is what the caller records.
-func bounded<Value: Sendable>(_ timeout: Duration, slot: ClientSlot?, _ operation: @escaping @Sendable () async -> Value) async -> BoundedOutcome<Value> {
+func bounded<Value: Sendable>(_ timeout: Duration, slot: ClientSlot?, cancelsOnTimeout: Bool = true, checkingEvery interval: Duration = .milliseconds(2),
+                              _ operation: @escaping @Sendable () async -> Value) async -> BoundedOutcome<Value> {
     let result = Mutex<Value?>(nil)
     // Owned by this call until it returns; after a timeout or a crash, by nobody (see above).
     let task = Task {
@@ -330,9 +329,9 @@ func bounded<Value: Sendable>(_ timeout: Duration, slot: ClientSlot?, _ operatio
             return .crashed
         }
         if ContinuousClock.now >= deadline {
-            task.cancel()
+            if cancelsOnTimeout { task.cancel() }
             return .timedOut(timeout)
         }
-        try? await Task.sleep(for: .milliseconds(2))
+        try? await Task.sleep(for: interval)
     }
 }

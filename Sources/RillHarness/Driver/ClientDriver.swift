@@ -82,6 +82,12 @@ public final class ClientDriver: MeasuredDriver {
         let configuration = ClientConfiguration(bootstrapServers: try ClientConfiguration.parseServers(bootstrap))
         let admin = KafkaAdmin(cluster: KafkaCluster(configuration: configuration, group: group))
         defer { Task { await admin.cluster.close() } }
+        try await createTopics(topics, workload: workload, admin: admin)
+    }
+
+    /// Creates `topics` with the workload's partitions, replication factor and `topicConfig`
+    /// through `admin`, and waits (at most `readinessTimeout`) until every partition has a leader.
+    static func createTopics(_ topics: [String], workload: Workload, admin: KafkaAdmin) async throws {
         let results = try await admin.createTopics(topics.map {
             KafkaAdmin.NewTopic(name: $0, partitionCount: Int32(workload.partitionsPerTopic), replicationFactor: Int16(workload.replicationFactor), configs: workload.topicConfig)
         })
@@ -101,17 +107,16 @@ public final class ClientDriver: MeasuredDriver {
         }
     }
 
+    public var allStatistics: [TaskStatistics] { producerStatistics + consumerStatistics }
+
     /// True once every subscription's consumers together hold all of its topic's partitions.
-    public var isAssignmentComplete: Bool {
+    public var isReady: Bool {
         var assigned: [String: Set<TopicPartition>] = [:]
         for entry in consumers {
             assigned["\(entry.topicIndex)/\(entry.subscription)", default: []].formUnion(entry.consumer.assignment)
         }
         return assigned.values.allSatisfy { $0.count == workload.partitionsPerTopic }
     }
-
-    public var allStatistics: [TaskStatistics] { producerStatistics + consumerStatistics }
-    public var isReady: Bool { isAssignmentComplete }
 
     /// Every producer, delivery-report and consumer task, until `control.stop()`.
     public func run(control: DriverControl) async {

@@ -204,8 +204,10 @@ struct StampedValueWriter {
             let sequence = firstSequence + offset
             var template = pool.payloads[sequence % pool.payloads.count]
             template.moveReaderIndex(forwardBy: PayloadStamp.size)
-            slab.writeInteger(intended)
-            slab.writeInteger(producerIndex << 48 | UInt64(sequence) & 0xFFFF_FFFF_FFFF)
+            slab.writeWithUnsafeMutableBytes(minimumWritableBytes: PayloadStamp.size) { raw in
+                PayloadStamp.write(intended: intended, producerIndex: producerIndex, sequence: sequence, to: raw)
+                return PayloadStamp.size
+            }
             slab.writeBuffer(&template)
         }
         values.removeAll(keepingCapacity: true)
@@ -219,17 +221,7 @@ struct StampedValueWriter {
 /// operation goes on in its (unstructured) task, which the caller gives up on: used only for
 /// shutdown steps (a producer's final flush, closing clients) that must not hang a run.
 func finishes(within timeout: Duration, _ operation: @escaping @Sendable () async -> Void) async -> Bool {
-    let done = Atomic<Bool>(false)
-    // Owned by nobody once the deadline passes; it ends with the process at the latest.
-    let task = Task {
-        await operation()
-        done.store(true, ordering: .releasing)
-    }
-    let deadline = ContinuousClock.now + timeout
-    while !done.load(ordering: .acquiring) {
-        if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    await task.value
-    return true
+    // Not cancelled on timeout: the task is owned by nobody then, and ends with the process at the latest.
+    if case .finished = await bounded(timeout, slot: nil, cancelsOnTimeout: false, checkingEvery: .milliseconds(5), operation) { return true }
+    return false
 }

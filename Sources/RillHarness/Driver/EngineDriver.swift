@@ -94,14 +94,24 @@ public final class EngineDriver: MeasuredDriver {
                 if open[partition] == nil {
                     open[partition] = OpenBatch(builder: RecordBatchBuilder(compression: workload.compression.type, initialCapacity: workload.batchSize + workload.messageSize + 64), openedAt: now)
                 }
-                fillValue(&value, sequence: sequence + offset, intended: intended)
                 let timestamp = Timestamp(milliseconds: Int64(intended / 1_000_000))
-                value.withUnsafeBytes { valueBytes in
+                func appendRecord(value valueBytes: UnsafeRawBufferPointer) {
                     if let keyIndex {
                         keys[keyIndex].withUnsafeReadableBytes { open[partition]!.builder.append(key: $0, value: valueBytes, timestamp: timestamp) }
                     } else {
                         open[partition]!.builder.append(key: nil, value: valueBytes, timestamp: timestamp)
                     }
+                }
+                let template = pool.payloads[(sequence + offset) % pool.payloads.count]
+                if workload.isStamped {
+                    // The stamp goes over the template's first bytes, so the value is a copy.
+                    value.withUnsafeMutableBytes { raw in
+                        template.withUnsafeReadableBytes { raw.copyMemory(from: $0) }
+                        PayloadStamp.write(intended: intended, producerIndex: 0, sequence: sequence + offset, to: raw)
+                    }
+                    value.withUnsafeBytes { appendRecord(value: $0) }
+                } else {
+                    template.withUnsafeReadableBytes { appendRecord(value: $0) }
                 }
                 open[partition]!.intended.append(intended)
                 open[partition]!.added.append(now)
@@ -125,17 +135,6 @@ public final class EngineDriver: MeasuredDriver {
             try seal(partition, &open, logs: logs, readOffsets: &readOffsets, control: control)
         }
         for log in logs { try log.sync() }
-    }
-
-    private func fillValue(_ value: inout [UInt8], sequence: Int, intended: UInt64) {
-        let template = pool.payloads[sequence % pool.payloads.count]
-        value.withUnsafeMutableBytes { raw in
-            template.withUnsafeReadableBytes { raw.copyMemory(from: $0) }
-            if workload.isStamped {
-                raw.storeBytes(of: intended.bigEndian, toByteOffset: 0, as: UInt64.self)
-                raw.storeBytes(of: UInt64(sequence).bigEndian, toByteOffset: 8, as: UInt64.self)
-            }
-        }
     }
 
     /// Appends a partition's open batch, records its latencies, and reads it back.

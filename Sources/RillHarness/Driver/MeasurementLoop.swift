@@ -34,7 +34,7 @@ public struct MeasurementLoop {
     }
 
     /// Runs the phases; returns the result and OMB's windows.
-    public func run(_ driver: some MeasuredDriver, subscriptions: Int) async throws -> ResultWriter.CellOutput {
+    public func run(_ driver: some MeasuredDriver) async throws -> ResultWriter.CellOutput {
         let workload = cell.workload
         let control = DriverControl(start: MonotonicClock.now(), rate: workload.producerRate > 0 ? workload.producerRate : workload.rateSearch.initialRate)
         // The driver's tasks run in a task this loop owns; it waits for them after stopping, but
@@ -42,7 +42,7 @@ public struct MeasurementLoop {
         let tasks = Task { await driver.run(control: control) }
         do {
             try await waitUntilReady(driver)
-            var state = LoopState(workload: workload, subscriptions: subscriptions)
+            var state = LoopState(workload: workload)
             control.startProducing()
             var output = try await sample(driver, control: control, state: &state)
             control.stop()
@@ -98,7 +98,6 @@ public struct MeasurementLoop {
 /// The loop's bookkeeping, apart from the clock: totals, phases and their transitions.
 struct LoopState {
     let workload: Workload
-    let subscriptions: Int
     var phase: RunPhase
     var phaseSeconds = 0.0
     var search: RateSearch?
@@ -116,9 +115,8 @@ struct LoopState {
     var errors: Set<String> = []
     var isFinished = false
 
-    init(workload: Workload, subscriptions: Int) {
+    init(workload: Workload) {
         self.workload = workload
-        self.subscriptions = subscriptions
         if workload.producerRate == 0 {
             search = RateSearch(settings: workload.rateSearch)
             phase = .rateSearch
@@ -127,7 +125,7 @@ struct LoopState {
         }
     }
 
-    var backlog: Double { max(0, Double(totalPublished) * Double(subscriptions) - Double(totalConsumed)) }
+    var backlog: Double { max(0, Double(totalPublished) * Double(workload.subscriptionsPerTopic) - Double(totalConsumed)) }
 
     /// Adds one second's data; returns its timeline row.
     mutating func record(_ data: IntervalData, seconds: Double, elapsed: Double, targetRate: Double) -> TimelineRow {
@@ -135,14 +133,8 @@ struct LoopState {
         totalPublishedBytes += data.publishedBytes
         totalConsumed += data.consumedRecords
         if let error = data.firstError, errors.count < 5, errors.insert(error).inserted { notes.append("error: \(error)") }
-        let divisor = max(seconds, 1e-3)
-        let row = TimelineRow(
-            second: (elapsed * 10).rounded() / 10, phase: phase, targetRate: phase == .draining ? 0 : targetRate,
-            publishRate: Double(data.publishedRecords) / divisor, publishMegabytesPerSecond: Double(data.publishedBytes) / divisor / 1e6,
-            publishErrorRate: Double(data.publishErrors) / divisor, consumeRate: Double(data.consumedRecords) / divisor,
-            consumeMegabytesPerSecond: Double(data.consumedBytes) / divisor / 1e6, backlog: backlog,
-            publishLatency: LatencySummary(microseconds: data.histograms.publish), serviceTime: LatencySummary(microseconds: data.histograms.service),
-            publishDelay: LatencySummary(microseconds: data.histograms.delay), endToEndLatency: LatencySummary(microseconds: data.histograms.endToEnd))
+        let row = TimelineRow(second: (elapsed * 10).rounded() / 10, phase: phase, targetRate: phase == .draining ? 0 : targetRate,
+                              data: data, seconds: max(seconds, 1e-3), backlog: backlog)
         timeline.append(row)
         if phase == .measuring {
             measured.add(data)
@@ -157,14 +149,7 @@ struct LoopState {
 
     private mutating func closeWindow() {
         guard windowSeconds > 0.5 else { return }
-        let divisor = windowSeconds
-        windowTimeline.append(TimelineRow(
-            second: measuredSeconds, phase: .measuring, targetRate: 0, publishRate: Double(window.publishedRecords) / divisor,
-            publishMegabytesPerSecond: Double(window.publishedBytes) / divisor / 1e6, publishErrorRate: Double(window.publishErrors) / divisor,
-            consumeRate: Double(window.consumedRecords) / divisor, consumeMegabytesPerSecond: Double(window.consumedBytes) / divisor / 1e6,
-            backlog: backlog, publishLatency: LatencySummary(microseconds: window.histograms.publish),
-            serviceTime: LatencySummary(microseconds: window.histograms.service), publishDelay: LatencySummary(microseconds: window.histograms.delay),
-            endToEndLatency: LatencySummary(microseconds: window.histograms.endToEnd)))
+        windowTimeline.append(TimelineRow(second: measuredSeconds, phase: .measuring, targetRate: 0, data: window, seconds: windowSeconds, backlog: backlog))
         window = IntervalData()
         windowSeconds = 0
     }
@@ -256,6 +241,19 @@ struct LoopState {
         let result = RunResult(cell: cell, target: target, measuredSeconds: measuredSeconds, publish: publish, consume: consume,
                                histograms: measured.histograms, timeline: timeline, rateSearch: outcome, notes: notes)
         return ResultWriter.CellOutput(result: result, ombWindows: windowTimeline)
+    }
+}
+
+extension TimelineRow {
+    /// The row for `data` gathered over `seconds` (rates are per second of it).
+    init(second: Double, phase: RunPhase, targetRate: Double, data: IntervalData, seconds: Double, backlog: Double) {
+        self.init(
+            second: second, phase: phase, targetRate: targetRate, publishRate: Double(data.publishedRecords) / seconds,
+            publishMegabytesPerSecond: Double(data.publishedBytes) / seconds / 1e6, publishErrorRate: Double(data.publishErrors) / seconds,
+            consumeRate: Double(data.consumedRecords) / seconds, consumeMegabytesPerSecond: Double(data.consumedBytes) / seconds / 1e6,
+            backlog: backlog, publishLatency: LatencySummary(microseconds: data.histograms.publish),
+            serviceTime: LatencySummary(microseconds: data.histograms.service), publishDelay: LatencySummary(microseconds: data.histograms.delay),
+            endToEndLatency: LatencySummary(microseconds: data.histograms.endToEnd))
     }
 }
 

@@ -43,17 +43,19 @@ final class ConsumerFleet: Sendable {
         let consumer = try ConsumerProcess(
             executable: runner.options.rillExecutable, arguments: arguments, historyProcess: process,
             log: directory.appendingPathComponent("consumer-\(process.rawValue).log"),
-            onLine: { process, line in Self.record(line, process: process, recorder: recorder, state: state) },
+            onLine: { consumer, line in Self.record(line, from: consumer, recorder: recorder, state: state) },
             onEnd: { [weak self] consumer in self?.ended(consumer) })
         state.withLockedValue { $0.consumers.append(consumer) }
         return consumer
     }
 
-    private static func record(_ line: String, process: ProcessID, recorder: HistoryRecorder, state: NIOLockedValueBox<State>) {
+    private static func record(_ line: String, from consumer: ConsumerProcess, recorder: HistoryRecorder, state: NIOLockedValueBox<State>) {
+        let process = consumer.historyProcess
         guard let event = try? HistoryEvent(jsonLine: line) else {
             state.withLockedValue { $0.notes.append("process \(process.rawValue) wrote a line that is not a history event: \(line.prefix(200))") }
             return
         }
+        if event.type == .ok, event.function == .process { consumer.noteAppliedBatch() }
         recorder.record(process, event.type, event.function, event.value, error: event.error, rebalance: event.rebalance, isExternalStore: event.isExternalStore)
     }
 

@@ -4,8 +4,9 @@ import RillChecker
 
 /// One `rill exactly-once-consumer` child process and its history process id. Its standard
 /// output (history events, one JSON line each) is read by a thread of its own, which hands each
-/// complete line to `onLine` in order and calls `onEnd` once at end of file (the process exited
-/// or was killed — every line it wrote before has been handed over by then). Standard error goes
+/// complete line to `onLine` in order (the owner decodes it, and counts applied batches with
+/// `noteAppliedBatch()`) and calls `onEnd` once at end of file (the process exited or was
+/// killed — every line it wrote before has been handed over by then). Standard error goes
 /// to its log file. Its standard input is a pipe the harness holds: closing it asks the consumer
 /// to stop, and a harness that dies takes its consumers with it.
 ///
@@ -22,18 +23,16 @@ final class ConsumerProcess: @unchecked Sendable {
 
     struct State {
         var isEnded = false
-        var exitStatus: Int32?
         var isKilled = false
         /// `ok` process operations reported since start.
         var appliedBatches = 0
     }
 
     init(executable: URL, arguments: [String], historyProcess: ProcessID, log: URL,
-         onLine: @escaping @Sendable (ProcessID, String) -> Void, onEnd: @escaping @Sendable (ConsumerProcess) -> Void) throws {
+         onLine: @escaping @Sendable (ConsumerProcess, String) -> Void, onEnd: @escaping @Sendable (ConsumerProcess) -> Void) throws {
         self.historyProcess = historyProcess
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
-        logHandle.seekToEndOfFile()
         process.executableURL = executable
         process.arguments = arguments
         process.standardInput = lifeline
@@ -41,7 +40,6 @@ final class ConsumerProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = logHandle
         let state = self.state
-        process.terminationHandler = { process in state.withLockedValue { $0.exitStatus = process.terminationStatus } }
         do { try process.run() } catch {
             throw HarnessError("cannot start \(executable.path) \(arguments.joined(separator: " ")): \(error)")
         }
@@ -55,8 +53,7 @@ final class ConsumerProcess: @unchecked Sendable {
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[..<newline], as: UTF8.self)
                     pending.removeSubrange(...newline)
-                    if line.contains("\"type\": \"ok\", \"f\": \"process\"") { state.withLockedValue { $0.appliedBatches += 1 } }
-                    onLine(historyProcess, line)
+                    onLine(self, line)
                 }
                 if pending.count > Self.maximumLineBytes { pending.removeAll() }
             }
@@ -73,7 +70,9 @@ final class ConsumerProcess: @unchecked Sendable {
     var isEnded: Bool { state.withLockedValue { $0.isEnded } }
     var isKilled: Bool { state.withLockedValue { $0.isKilled } }
     var appliedBatches: Int { state.withLockedValue { $0.appliedBatches } }
-    var exitStatus: Int32? { state.withLockedValue { $0.exitStatus } }
+
+    /// Counts one `ok` process operation the consumer reported (an applied batch).
+    func noteAppliedBatch() { state.withLockedValue { $0.appliedBatches += 1 } }
 
     /// SIGKILL now; `onEnd` follows once its output is drained.
     func kill() {

@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import RillChecker
 import RillClient
@@ -80,14 +79,14 @@ public struct ExactlyOnceConsumer: Sendable {
         var lastOffsetStore = ContinuousClock.now
         do {
             while !shouldStop(), ContinuousClock.now < deadline {
-                let records = try await consumer.poll(timeout: .milliseconds(200))
-                let batches = Self.batches(records)
+                let records = CheckedClientDriver.group(try await consumer.poll(timeout: .milliseconds(200)))
+                let batches = records.map(Self.batch)
                 if batches.isEmpty {
                     // Nothing to apply.
                 } else if options.mode == .transactional {
-                    try applyInOneTransaction(batches, store: store, consumer: consumer, rebalance: changes.take())
+                    try applyInOneTransaction(records, batches, store: store, consumer: consumer, rebalance: changes.take())
                 } else {
-                    try applyRecordsOnly(batches, store: store, rebalance: changes.take())
+                    try applyRecordsOnly(records, batches, store: store, rebalance: changes.take())
                     // The interval runs from the first batch whose offsets are not stored yet.
                     if pending.isEmpty { lastOffsetStore = .now }
                     for batch in batches { pending[batch.partition] = batch.nextOffset }
@@ -116,9 +115,8 @@ public struct ExactlyOnceConsumer: Sendable {
 
     /// The exactly-once path: report, apply fenced in one transaction, report the outcome. A
     /// refused batch re-seeks every assigned partition to its stored offset.
-    private func applyInOneTransaction(_ batches: [ExactlyOnceStore.PartitionBatch], store: ExactlyOnceStore, consumer: KafkaConsumer,
-                                       rebalance: [RebalanceChange]) throws {
-        let records = Self.partitionRecords(batches)
+    private func applyInOneTransaction(_ records: [PartitionRecords], _ batches: [ExactlyOnceStore.PartitionBatch], store: ExactlyOnceStore,
+                                       consumer: KafkaConsumer, rebalance: [RebalanceChange]) throws {
         report(.invoke, .process, .process(records: records, offsets: []), rebalance: rebalance)
         switch try store.apply(batches) {
         case .applied:
@@ -129,14 +127,14 @@ public struct ExactlyOnceConsumer: Sendable {
                    error: "fenced: \(partition) has stored next offset \(stored), the batch starts at \(batchStart)")
             let storedOffsets = try store.storedOffsets()
             for assigned in consumer.assignment {
-                try? consumer.seek(assigned, to: Offset(storedOffsets[Self.name(assigned)] ?? ExactlyOnceStore.initialOffset))
+                try? consumer.seek(assigned, to: Offset(storedOffsets[assigned.historyName] ?? ExactlyOnceStore.initialOffset))
             }
         }
     }
 
     /// The broken path, first half: the records alone.
-    private func applyRecordsOnly(_ batches: [ExactlyOnceStore.PartitionBatch], store: ExactlyOnceStore, rebalance: [RebalanceChange]) throws {
-        let records = Self.partitionRecords(batches)
+    private func applyRecordsOnly(_ records: [PartitionRecords], _ batches: [ExactlyOnceStore.PartitionBatch], store: ExactlyOnceStore,
+                                  rebalance: [RebalanceChange]) throws {
         report(.invoke, .process, .process(records: records, offsets: []), rebalance: rebalance)
         try store.applyRecordsOnly(batches)
         report(.ok, .process, .process(records: records, offsets: []))
@@ -157,27 +155,11 @@ public struct ExactlyOnceConsumer: Sendable {
         emit(event.jsonLine())
     }
 
-    /// A poll's records grouped by partition, each in offset order as received.
-    static func batches(_ records: [ConsumerRecord]) -> [ExactlyOnceStore.PartitionBatch] {
-        var order: [String] = []
-        var byPartition: [String: [(offset: Int64, value: String)]] = [:]
-        for record in records {
-            let name = name(record.topicPartition)
-            if byPartition[name] == nil { order.append(name) }
-            let value = record.value.map { String(buffer: $0) } ?? ""
-            byPartition[name, default: []].append((record.offset.rawValue, value))
-        }
-        return order.map { ExactlyOnceStore.PartitionBatch(partition: $0, records: byPartition[$0] ?? []) }
+    /// One partition's polled records (grouped as the history reports them, in offset order as
+    /// received) as the store applies them.
+    static func batch(_ partition: PartitionRecords) -> ExactlyOnceStore.PartitionBatch {
+        ExactlyOnceStore.PartitionBatch(partition: partition.partition, records: partition.records.map { ($0.offset.rawValue, $0.value) })
     }
-
-    static func partitionRecords(_ batches: [ExactlyOnceStore.PartitionBatch]) -> [PartitionRecords] {
-        batches.map { batch in
-            PartitionRecords(partition: batch.partition, records: batch.records.map { ReadRecord(offset: Offset($0.offset), value: $0.value) })
-        }
-    }
-
-    /// HISTORY-FORMAT.md's partition name, `<topic>-<partition>`.
-    static func name(_ partition: TopicPartition) -> String { "\(partition.topic)-\(partition.partition)" }
 
     /// Seeks newly assigned partitions to the offsets stored in SQLite (the broker's committed
     /// offsets are never read), and notes the change for the next reported operation.
@@ -187,7 +169,7 @@ public struct ExactlyOnceConsumer: Sendable {
 
         func partitionsAssigned(_ partitions: [TopicPartition], consumer: KafkaConsumer) async {
             guard !partitions.isEmpty else { return }
-            changes.add(RebalanceChange(kind: "assigned", partitions: partitions.map(ExactlyOnceConsumer.name)))
+            changes.add(RebalanceChange(kind: "assigned", partitions: partitions.map(\.historyName)))
             // Without the stored offsets this consumer must not read at all: it would apply from
             // wherever the client starts. A store that cannot be read ends the process.
             let stored: [String: Int64]
@@ -196,26 +178,18 @@ public struct ExactlyOnceConsumer: Sendable {
                 exit(3)
             }
             for partition in partitions {
-                try? consumer.seek(partition, to: Offset(stored[ExactlyOnceConsumer.name(partition)] ?? ExactlyOnceStore.initialOffset))
+                try? consumer.seek(partition, to: Offset(stored[partition.historyName] ?? ExactlyOnceStore.initialOffset))
             }
         }
 
         func partitionsRevoked(_ partitions: [TopicPartition], consumer: KafkaConsumer) async {
             guard !partitions.isEmpty else { return }
-            changes.add(RebalanceChange(kind: "revoked", partitions: partitions.map(ExactlyOnceConsumer.name)))
+            changes.add(RebalanceChange(kind: "revoked", partitions: partitions.map(\.historyName)))
         }
 
         func partitionsLost(_ partitions: [TopicPartition], consumer: KafkaConsumer) async {
             guard !partitions.isEmpty else { return }
-            changes.add(RebalanceChange(kind: "lost", partitions: partitions.map(ExactlyOnceConsumer.name)))
+            changes.add(RebalanceChange(kind: "lost", partitions: partitions.map(\.historyName)))
         }
-    }
-
-    /// Rebalance changes seen since the last reported operation (the listener runs inside
-    /// `poll`, on the polling task; the lock makes the hand-over explicit).
-    final class RebalanceLog: Sendable {
-        private let changes = NIOLockedValueBox<[RebalanceChange]>([])
-        func add(_ change: RebalanceChange) { changes.withLockedValue { $0.append(change) } }
-        func take() -> [RebalanceChange] { changes.withLockedValue { changes in defer { changes.removeAll() }; return changes } }
     }
 }

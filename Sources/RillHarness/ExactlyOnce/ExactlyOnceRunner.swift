@@ -30,7 +30,6 @@ public struct ExactlyOnceRunner: Sendable {
     /// What a run produced.
     public struct Outcome: Sendable {
         public var result: CheckResult
-        public var directory: URL
         public var sends: SendCounts
         public var kills: Int
         public var pauses: Int
@@ -71,14 +70,9 @@ public struct ExactlyOnceRunner: Sendable {
         case .embedded:
             var config = ["group.min.session.timeout.ms": String(min(settings.sessionTimeoutMs, 6_000))]
             config.merge(workload.brokerConfig) { $1 }
-            let cluster = try await EmbeddedCluster.start(count: 1, executable: options.rillExecutable, brokerConfig: config, logDirectory: directory)
-            do {
-                let outcome = try await run(bootstrap: cluster.bootstrap, directory: directory)
-                await cluster.stop()
-                return outcome
-            } catch {
-                await cluster.stop()
-                throw error
+            return try await EmbeddedCluster.run(count: 1, executable: options.rillExecutable, brokerConfig: config, logDirectory: directory,
+                                                 dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) }) { cluster in
+                try await run(bootstrap: cluster.bootstrap, directory: directory)
             }
         }
     }
@@ -99,7 +93,7 @@ public struct ExactlyOnceRunner: Sendable {
     }
 
     private func run(bootstrap: String, topic: String, admin: KafkaAdmin, directory: URL) async throws -> Outcome {
-        try await admin.createTopic(.init(name: topic, partitionCount: Int32(workload.partitionsPerTopic), replicationFactor: Int16(workload.replicationFactor)))
+        try await ClientDriver.createTopics([topic], workload: workload, admin: admin)
         let storePath = directory.appendingPathComponent(ExactlyOnceStore.fileName).path
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
         let store = try ExactlyOnceStore(path: storePath)
@@ -138,13 +132,8 @@ public struct ExactlyOnceRunner: Sendable {
         let producers = max(1, workload.producersPerTopic)
         let rate = workload.producerRate > 0 ? workload.producerRate : 100
         let interval = Duration.seconds(Double(producers) / rate)
-        var properties = [
-            "bootstrap.servers": bootstrap, "acks": workload.acks.rawValue == "all" ? "all" : workload.acks.rawValue,
-            "enable.idempotence": String(workload.idempotence), "linger.ms": String(workload.lingerMs),
-            "delivery.timeout.ms": "15000", "request.timeout.ms": "5000",
-        ]
-        properties.merge(workload.producerConfig) { $1 }
-        let configuration = try ProducerConfiguration(properties: properties)
+        // The run's own bounds on a send; the workload's producerConfig may override them.
+        let configuration = try ClientSettings.producer(workload, bootstrap: bootstrap, defaults: ["delivery.timeout.ms": "15000", "request.timeout.ms": "5000"])
         return try await withThrowingTaskGroup(of: SendCounts.self) { group in
             for index in 0..<producers {
                 group.addTask {
@@ -178,7 +167,7 @@ public struct ExactlyOnceRunner: Sendable {
 
     private func send(_ value: String, partition: Int32, topic: String, producer: KafkaProducer, process: ProcessID, recorder: HistoryRecorder,
                       counts: inout SendCounts) async {
-        let name = "\(topic)-\(partition)"
+        let name = TopicPartition(topic, partition).historyName
         recorder.record(process, .invoke, .send, .send([SentRecord(partition: name, value: value)]))
         do {
             let metadata = try await producer.send(ProducerRecord(topic: topic, partition: partition, key: nil as String?, value: value))
@@ -205,7 +194,7 @@ public struct ExactlyOnceRunner: Sendable {
         repeat {
             let stored = try store.storedOffsets()
             behind = partitions.compactMap { partition in
-                let name = "\(partition.topic)-\(partition.partition)"
+                let name = partition.historyName
                 let end = ends[partition]?.offset.rawValue ?? 0
                 let at = stored[name] ?? ExactlyOnceStore.initialOffset
                 return at >= end ? nil : "\(name) at \(at) of \(end)"
@@ -224,8 +213,8 @@ public struct ExactlyOnceRunner: Sendable {
         do { result = try HistoryChecker.check(path: recorder.path, storeAudit: audit, configuration: configuration) } catch {
             throw HarnessError("the recorded history cannot be checked: \(error)")
         }
-        try Data(result.verdictJSON().utf8).write(to: directory.appendingPathComponent("verdict.json"))
-        let outcome = Outcome(result: result, directory: directory, sends: sends, kills: faults.kills, pauses: faults.pauses, storeRows: audit.rows.count, notes: notes)
+        try BenchmarkRunner.writeVerdict(result, in: directory)
+        let outcome = Outcome(result: result, sends: sends, kills: faults.kills, pauses: faults.pauses, storeRows: audit.rows.count, notes: notes)
         try Data(report(outcome).utf8).write(to: directory.appendingPathComponent("report.md"))
         return outcome
     }

@@ -48,21 +48,6 @@ public struct LatencySummary: Codable, Equatable, Sendable {
                   p95: milliseconds(95), p99: milliseconds(99), p999: milliseconds(99.9), p9999: milliseconds(99.99),
                   max: Double(histogram.max) / 1000)
     }
-
-    /// The value at one of the summary's percentiles, by its name (`p99`, `max`, `mean`).
-    public func value(named name: String) -> Double? {
-        switch name {
-        case "mean": mean
-        case "p50": p50
-        case "p75": p75
-        case "p95": p95
-        case "p99": p99
-        case "p999": p999
-        case "p9999": p9999
-        case "max": max
-        default: nil
-        }
-    }
 }
 
 /// The four latencies the harness measures, each a histogram of microseconds.
@@ -85,13 +70,6 @@ public struct LatencyHistograms: Sendable {
         service.add(other.service)
         delay.add(other.delay)
         endToEnd.add(other.endToEnd)
-    }
-
-    public mutating func reset() {
-        publish.reset()
-        service.reset()
-        delay.reset()
-        endToEnd.reset()
     }
 }
 

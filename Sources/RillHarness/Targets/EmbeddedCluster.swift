@@ -61,6 +61,21 @@ public final class EmbeddedCluster: Sendable {
         bootstrap = brokers.map(\.address).joined(separator: ",")
     }
 
+    /// Starts the brokers as `start` does, runs `body` against them, and stops them when it
+    /// returns or throws.
+    public static func run<Result>(count: Int, executable: URL, brokerConfig: [String: String], logDirectory: URL, dataParent: URL? = nil,
+                                   _ body: (EmbeddedCluster) async throws -> Result) async throws -> Result {
+        let cluster = try await start(count: count, executable: executable, brokerConfig: brokerConfig, logDirectory: logDirectory, dataParent: dataParent)
+        do {
+            let result = try await body(cluster)
+            await cluster.stop()
+            return result
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+
     /// Stops every broker and removes the data directories.
     public func stop() async {
         for broker in brokers {

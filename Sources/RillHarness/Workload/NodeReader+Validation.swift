@@ -73,7 +73,7 @@ enum ClientSettings {
     static func producerProperties(_ workload: Workload, bootstrap: String, defaults: [String: String] = [:]) -> [String: String] {
         var properties = defaults.merging(workload.producerConfig) { $1 }
         properties["bootstrap.servers"] = bootstrap
-        properties["acks"] = workload.acks.propertyValue
+        properties["acks"] = workload.acks.rawValue
         properties["enable.idempotence"] = workload.idempotence ? "true" : "false"
         properties["batch.size"] = String(workload.batchSize)
         properties["linger.ms"] = String(workload.lingerMs)

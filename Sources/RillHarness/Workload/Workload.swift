@@ -139,8 +139,6 @@ public enum Acks: String, Sendable, Equatable, Encodable, CaseIterable {
     case all
     case leader = "1"
     case none = "0"
-
-    var propertyValue: String { self == .all ? "all" : rawValue }
 }
 
 /// `compression`.
@@ -197,4 +195,13 @@ public struct RateSearchSettings: Sendable, Equatable, Codable {
 /// nanoseconds) and the producer's index and sequence number, both big-endian.
 public enum PayloadStamp {
     public static let size = 16
+
+    /// Writes the stamp into the first `size` bytes of `bytes` (which must hold them): the
+    /// intended send time in monotonic nanoseconds, then the record's identity (the producer's
+    /// index in the top 16 bits, its sequence number below), both big-endian.
+    static func write(intended: UInt64, producerIndex: UInt64, sequence: Int, to bytes: UnsafeMutableRawBufferPointer) {
+        precondition(bytes.count >= size, "a stamp needs \(size) bytes")
+        bytes.storeBytes(of: intended.bigEndian, toByteOffset: 0, as: UInt64.self)
+        bytes.storeBytes(of: (producerIndex << 48 | UInt64(sequence) & 0xFFFF_FFFF_FFFF).bigEndian, toByteOffset: 8, as: UInt64.self)
+    }
 }
