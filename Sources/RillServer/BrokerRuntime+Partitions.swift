@@ -38,6 +38,13 @@ extension BrokerRuntime {
         let fileSystem = self.fileSystem
         return shard(for: topicPartition).run { shard in
             let log = try PartitionLog.open(directory: directory, fileSystem: fileSystem, configuration: topicConfiguration.log, now: Self.now())
+            log.deferredFileRemoval = { [threadPool = self.threadPool] paths in
+                threadPool.submit { _ in
+                    for path in paths {
+                        do { try fileSystem.removeFile(at: path) } catch { self.log("\(topicPartition): cannot remove \(path): \(error)") }
+                    }
+                }
+            }
             let partition = try Partition(topicPartition: topicPartition, log: log, leaderEpoch: leaderEpoch, configuration: topicConfiguration)
             partition.loggedCorruptionCount = log.recoveryReport.corruptions.count
             shard.add(partition)

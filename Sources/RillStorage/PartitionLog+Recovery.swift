@@ -31,7 +31,8 @@ public struct RecoveryReport: Sendable, Hashable {
 extension PartitionLog {
     /// Opens (creating if needed) the log in `directory`, recovering from an unclean stop:
     ///
-    /// 1. finishes or discards an interrupted compaction (`.swap` / `.cleaned` files);
+    /// 1. finishes or discards an interrupted compaction (`.swap` / `.cleaned` files) and removes
+    ///    segments renamed for deletion (`.deleted`);
     /// 2. trusts segments below the recovery point after checking their indexes (their batches
     ///    are CRC-checked lazily, before they are first served);
     /// 3. validates every batch from the recovery point on and cuts the log at the first invalid
@@ -95,11 +96,12 @@ extension PartitionLog {
         return Offset(value)
     }
 
-    /// Removes temporary files and completes compaction swaps that reached their `.swap` state.
+    /// Removes temporary files and segments renamed for deletion, and completes compaction swaps
+    /// that reached their `.swap` state.
     static func completeInterruptedOperations(directory: String, fileSystem: any FileSystem, report: inout RecoveryReport) throws {
         for name in try fileSystem.contentsOfDirectory(at: directory) {
             let path = FilePath.join(directory, name)
-            if name.hasSuffix(".tmp") || name.hasSuffix(SegmentFiles.cleanedSuffix) {
+            if name.hasSuffix(".tmp") || name.hasSuffix(SegmentFiles.cleanedSuffix) || name.hasSuffix(SegmentFiles.deletedSuffix) {
                 try fileSystem.removeFile(at: path)
                 report.removedTemporaryFiles += 1
             } else if name.hasSuffix(SegmentFiles.logSuffix + SegmentFiles.swapSuffix),

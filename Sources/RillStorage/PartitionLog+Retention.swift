@@ -61,10 +61,14 @@ extension PartitionLog {
             // Every segment goes: start a fresh active segment at the log end first.
             if activeSegment.isEmpty { count -= 1 } else { try roll() }
         }
-        for segment in segments[..<count] { try segment.delete() }
+        var renamed: [String] = []
+        for segment in segments[..<count] {
+            if deferredFileRemoval != nil { renamed += try segment.renameForDeletion() } else { try segment.delete() }
+        }
         segments.removeFirst(count)
         try fileSystem.syncDirectory(at: directory)
         logStartOffset = max(logStartOffset, segments[0].baseOffset)
+        if !renamed.isEmpty { deferredFileRemoval?(renamed) }
         return count
     }
 

@@ -340,4 +340,12 @@ final class Segment {
         try offsetIndex.remove()
         try timeIndex.remove()
     }
+
+    /// Renames the segment's files to `<name>.deleted`, for the owner to unlink elsewhere;
+    /// returns the renamed paths. Recovery removes `.deleted` files a crash left behind.
+    func renameForDeletion() throws -> [String] {
+        let renamedLog = logPath + SegmentFiles.deletedSuffix
+        try fileSystem.rename(from: logPath, to: renamedLog)
+        return [renamedLog] + [try offsetIndex.renameForDeletion(), try timeIndex.renameForDeletion()].compactMap { $0 }
+    }
 }

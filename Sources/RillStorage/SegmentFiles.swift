@@ -11,6 +11,8 @@ public enum SegmentFiles {
     public static let cleanedSuffix = ".cleaned"
     /// A cleaned segment that is complete and durable, waiting to replace the original.
     public static let swapSuffix = ".swap"
+    /// A removed segment's file, renamed to be unlinked off the write path (Kafka's suffix).
+    public static let deletedSuffix = ".deleted"
 
     /// `00000000000000000042` for offset 42.
     public static func name(for offset: Offset) -> String {

@@ -143,6 +143,17 @@ final class SparseIndex<Entry: IndexEntry> {
         persistedCount = 0
         try fileSystem.removeFile(at: path)
     }
+
+    /// Renames the file to `path + SegmentFiles.deletedSuffix` and forgets the entries; the new
+    /// path, or nil when there was no file.
+    func renameForDeletion() throws -> String? {
+        entries = []
+        persistedCount = 0
+        guard fileSystem.fileExists(at: path) else { return nil }
+        let renamed = path + SegmentFiles.deletedSuffix
+        try fileSystem.rename(from: path, to: renamed)
+        return renamed
+    }
 }
 
 protocol IndexEntry {

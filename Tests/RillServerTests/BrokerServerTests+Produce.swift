@@ -1,8 +1,10 @@
+import Foundation
 import NIOCore
 import RillBroker
 import RillFormat
 import RillProtocol
 import RillServer
+import RillStorage
 import Testing
 
 /// Produce over the wire: a bad batch is never acknowledged nor appended; a good one comes
@@ -31,6 +33,35 @@ extension BrokerServerTests {
         try Self.expectEmpty(connection, topic: "orders")
         // The offsets were not used up: the first good batch starts at 0.
         #expect(try connection.produce(topic: "orders", records: batch).baseOffset == .zero)
+        try broker.stop()
+    }
+
+    /// Retention renames the segments it removes (`.deleted`) on the partition's loop and
+    /// unlinks them on the thread pool: the log start moves, and no renamed file stays behind.
+    @Test func retentionRemovesExpiredSegmentFilesAndLeavesNoneRenamed() throws {
+        let broker = try TestBroker([("log.retention.check.interval.ms", "20")])
+        let connection = try broker.connect()
+        try connection.createTopic("expiring", configs: ["segment.bytes": "2000", "retention.bytes": "3000"])
+        for _ in 0..<10 {
+            #expect(try connection.produce(topic: "expiring", records: try makeBatch(4, valueBytes: 200)).errorCode == .none)
+        }
+        let partitionDirectory = broker.directory.path + "/expiring-0"
+        func files() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: partitionDirectory) }
+        let segmentsBefore = try files().filter { $0.hasSuffix(".log") }.count
+        #expect(segmentsBefore >= 5)
+        var settled = false
+        for _ in 0..<500 {  // at most 5 s
+            let names = try files()
+            if try connection.listOffset(topic: "expiring", timestamp: -2).offset > .zero,
+               !names.contains(where: { $0.hasSuffix(SegmentFiles.deletedSuffix) }),
+               names.filter({ $0.hasSuffix(".log") }).count < segmentsBefore {
+                settled = true
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(settled, "files left: \((try? files().sorted()) ?? [])")
+        #expect(try connection.listOffset(topic: "expiring", timestamp: -1).offset == Offset(40))
         try broker.stop()
     }
 

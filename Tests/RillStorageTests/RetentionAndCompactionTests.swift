@@ -54,6 +54,38 @@ import Testing
         #expect(try log.allRecords().map(\.offset) == [7, 8, 9])
     }
 
+    @Test func deferredRemovalRenamesRemovedSegmentsAndRecoveryDeletesWhatACrashLeft() throws {
+        let fileSystem = SimulatedFileSystem()
+        var log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["segment.bytes": "150"]), now: t0)
+        var handedOver: [[String]] = []
+        log.deferredFileRemoval = { handedOver.append($0) }
+        for index in 0..<10 { try log.append([TestRecord("k", "v\(index)")]) }
+        let bases = log.segmentBaseOffsets
+        // deleteRecords removes the segments whose successor starts at or below 7.
+        let removedBases = bases.indices.dropLast().filter { bases[$0 + 1] <= Offset(7) }.map { bases[$0] }
+        #expect(!removedBases.isEmpty)
+        try log.deleteRecords(before: Offset(7))
+        // Renamed on this thread, unlinked by whoever took the paths: nothing unlinked yet.
+        let expected = removedBases.flatMap { base in
+            [SegmentFiles.logPath("/p", base), SegmentFiles.offsetIndexPath("/p", base), SegmentFiles.timeIndexPath("/p", base)].map { $0 + SegmentFiles.deletedSuffix }
+        }
+        #expect(handedOver.count == 1)
+        #expect(Set(handedOver.joined()).isSuperset(of: removedBases.map { SegmentFiles.logPath("/p", $0) + SegmentFiles.deletedSuffix }))
+        #expect(Set(handedOver.joined()).isSubset(of: Set(expected)))
+        for path in handedOver.joined() { #expect(fileSystem.fileExists(at: path)) }
+        for base in removedBases { #expect(!fileSystem.fileExists(at: SegmentFiles.logPath("/p", base))) }
+        #expect(try log.allRecords().map(\.offset) == [7, 8, 9])
+        // A crash before the files were unlinked: recovery removes them and loads none of them.
+        try log.sync()
+        var generator = SplitMix64(seed: 3)
+        fileSystem.crash(mode: .loseAllUnsynced, using: &generator)
+        log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, now: t0)
+        for path in handedOver.joined() { #expect(!fileSystem.fileExists(at: path)) }
+        #expect(log.recoveryReport.removedTemporaryFiles == handedOver.joined().count)
+        #expect(log.logStartOffset == Offset(7))
+        #expect(try log.allRecords().map(\.offset) == [7, 8, 9])
+    }
+
     @Test func truncateRemovesTheTailAndTheLogContinuesFromThere() throws {
         let fileSystem = SimulatedFileSystem()
         let log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["segment.bytes": "150"]), now: t0)
