@@ -47,14 +47,14 @@ extension BrokerServerTests {
         }
         let partitionDirectory = broker.directory.path + "/expiring-0"
         func files() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: partitionDirectory) }
-        let segmentsBefore = try files().filter { $0.hasSuffix(".log") }.count
-        #expect(segmentsBefore >= 5)
+        // Ten batches of about 900 bytes fill five 2,000-byte segments; 3,000 bytes of retention
+        // leave at most three (retention may already be running while they are produced).
         var settled = false
         for _ in 0..<500 {  // at most 5 s
             let names = try files()
             if try connection.listOffset(topic: "expiring", timestamp: -2).offset > .zero,
                !names.contains(where: { $0.hasSuffix(SegmentFiles.deletedSuffix) }),
-               names.filter({ $0.hasSuffix(".log") }).count < segmentsBefore {
+               names.filter({ $0.hasSuffix(".log") }).count <= 3 {
                 settled = true
                 break
             }
