@@ -38,10 +38,10 @@ extension BrokerRuntime {
         let fileSystem = self.fileSystem
         return shard(for: topicPartition).run { shard in
             let log = try PartitionLog.open(directory: directory, fileSystem: fileSystem, configuration: topicConfiguration.log, now: Self.now())
-            log.deferredFileRemoval = { [threadPool = self.threadPool] paths in
+            log.deferredFileRemoval = { [threadPool = self.threadPool, logger = self.logger] paths in
                 threadPool.submit { _ in
                     for path in paths {
-                        do { try fileSystem.removeFile(at: path) } catch { self.log("\(topicPartition): cannot remove \(path): \(error)") }
+                        do { try fileSystem.removeFile(at: path) } catch { logger.log("\(topicPartition): cannot remove \(path): \(error)") }
                     }
                 }
             }
