@@ -46,7 +46,7 @@ import Testing
         #expect(try store.apply([second]) == .applied)
         let rows = try store.appliedRows()
         #expect(rows.map(\.value) == ["v0", "v1", "w0", "v2"])
-        #expect(rows.map(\.seq) == [1, 2, 3, 4])
+        #expect(rows.map(\.sequence) == [1, 2, 3, 4])
         #expect(try store.storedOffsets()["t-0"] == 3)
     }
 

@@ -39,20 +39,6 @@ public final class ExactlyOnceStore: @unchecked Sendable {
         CREATE TABLE IF NOT EXISTS offsets(partition TEXT PRIMARY KEY, next_offset INTEGER);
         """
 
-    /// One row of `applied`.
-    public struct AppliedRow: Equatable, Sendable {
-        public var seq: Int64
-        public var partition: String
-        public var offset: Int64
-        public var value: String
-        public init(seq: Int64, partition: String, offset: Int64, value: String) {
-            self.seq = seq
-            self.partition = partition
-            self.offset = offset
-            self.value = value
-        }
-    }
-
     /// The records of one partition a consumer polled, in offset order.
     public struct PartitionBatch: Equatable, Sendable {
         public var partition: String
@@ -136,15 +122,15 @@ public final class ExactlyOnceStore: @unchecked Sendable {
         }
     }
 
-    /// Every applied record, in application order (`seq`).
-    public func appliedRows() throws(ExactlyOnceStoreError) -> [AppliedRow] {
+    /// Every applied record, in application order (`seq`, the row's `sequence`).
+    public func appliedRows() throws(ExactlyOnceStoreError) -> [ExternalStoreAudit.Row] {
         try locked { () throws(ExactlyOnceStoreError) in
-            var rows: [AppliedRow] = []
+            var rows: [ExternalStoreAudit.Row] = []
             let statement = try prepare("SELECT seq, partition, offset, value FROM applied ORDER BY seq")
             defer { sqlite3_finalize(statement) }
             while try step(statement) {
-                rows.append(AppliedRow(seq: sqlite3_column_int64(statement, 0), partition: Self.text(statement, 1),
-                                       offset: sqlite3_column_int64(statement, 2), value: Self.text(statement, 3)))
+                rows.append(ExternalStoreAudit.Row(sequence: sqlite3_column_int64(statement, 0), partition: Self.text(statement, 1),
+                                                   offset: sqlite3_column_int64(statement, 2), value: Self.text(statement, 3)))
             }
             return rows
         }
@@ -298,7 +284,6 @@ public struct ExactlyOnceStoreError: Error, CustomStringConvertible {
 extension ExactlyOnceStore {
     /// The store's whole contents as the checker's audit input (`HistoryChecker.receive(_:)`).
     public func audit() throws(ExactlyOnceStoreError) -> ExternalStoreAudit {
-        let rows = try appliedRows().map { ExternalStoreAudit.Row(sequence: $0.seq, partition: $0.partition, offset: $0.offset, value: $0.value) }
-        return ExternalStoreAudit(rows: rows, storedOffsets: try storedOffsets(), initialOffset: Self.initialOffset)
+        ExternalStoreAudit(rows: try appliedRows(), storedOffsets: try storedOffsets(), initialOffset: Self.initialOffset)
     }
 }
