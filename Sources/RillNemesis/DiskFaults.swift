@@ -39,12 +39,11 @@ public enum DiskFaults {
             var batches: [(position: Int64, size: Int, baseOffset: Int64, count: Int32)] = []
             var position = 0
             while position + RecordBatchHeader.size <= data.count {
-                let baseOffset = data.bigEndianInteger(at: position, as: Int64.self)
-                let length = Int(data.bigEndianInteger(at: position + 8, as: Int32.self))
-                let size = 12 + length
-                guard length > 0, position + size <= data.count else { break }
+                let header = data.withUnsafeBytes { RecordBatchHeader(unvalidated: UnsafeRawBufferPointer(rebasing: $0[position...])) }
+                let size = header.totalSize
+                guard header.batchLength > 0, position + size <= data.count else { break }
                 if size > RecordBatchHeader.size {
-                    batches.append((Int64(position), size, baseOffset, data.bigEndianInteger(at: position + 57, as: Int32.self)))
+                    batches.append((Int64(position), size, header.baseOffset.rawValue, header.recordCount))
                 }
                 position += size
             }
@@ -63,15 +62,5 @@ public enum DiskFaults {
         try handle.write(contentsOf: Data([original[original.startIndex] ^ 0xFF]))
         try handle.synchronize()
         return Corruption(path: segment.path, position: position, batchBaseOffset: batch.baseOffset, batchRecordCount: batch.count)
-    }
-}
-
-extension Data {
-    func bigEndianInteger<T: FixedWidthInteger>(at offset: Int, as type: T.Type) -> T {
-        var value: T = 0
-        for byte in self[(startIndex + offset)..<(startIndex + offset + MemoryLayout<T>.size)] {
-            value = (value << 8) | T(byte)
-        }
-        return value
     }
 }
