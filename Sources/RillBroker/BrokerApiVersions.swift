@@ -28,6 +28,9 @@ public enum BrokerApiVersions {
         (.describeConfigs, 0...3),
     ]
 
+    /// The Produce version internal appends (the offsets topic) validate as: the newest advertised.
+    static let latestProduceVersion: Int16 = range(.produce)!.upperBound
+
     public static func range(_ apiKey: ApiKey) -> ClosedRange<Int16>? {
         advertised.first { $0.0 == apiKey }?.1
     }

@@ -67,15 +67,10 @@ public final class PartitionGroupStore: GroupRecordStore {
         } catch {
             throw GroupStoreFailure(.unknownServerError, "encoding group records: \(error)")
         }
-        let result = partition.produce(batch, produceVersion: ApiVersionLimits.latestProduceVersion, acks: -1, now: now)
+        let result = partition.produce(batch, produceVersion: BrokerApiVersions.latestProduceVersion, acks: -1, now: now)
         guard result.errorCode == .none else {
             throw GroupStoreFailure(result.errorCode, result.errorMessage ?? "append to \(partition.topicPartition) failed")
         }
         appended(partition)
     }
-}
-
-enum ApiVersionLimits {
-    /// The Produce version internal appends validate as (v3+ carries record batches).
-    static let latestProduceVersion: Int16 = 8
 }
