@@ -139,6 +139,10 @@ struct RecordAccumulator: Sendable {
 
     let settings: Settings
     private(set) var topics: [String: TopicState] = [:]
+    /// The topic the last record went to and its place in `topics`: producers mostly send to
+    /// one topic, and comparing a name with the same string is cheaper than hashing it per record.
+    /// Only adding a topic moves places (`setPartitionCount` forgets it then).
+    private var lastTopic: (name: String, index: [String: TopicState].Index)?
     private(set) var usedBytes = 0
     var producerID = ProducerID.none
     var producerEpoch = ProducerEpoch.none
@@ -163,6 +167,7 @@ struct RecordAccumulator: Sendable {
     /// Learns (or updates, when partitions were added) a topic's partition count.
     mutating func setPartitionCount(_ count: Int32, of topic: String) {
         guard count > 0 else { return }
+        lastTopic = nil
         if var existing = topics[topic] {
             guard count > existing.partitionCount else { return }
             existing.queues += Array(repeating: PartitionQueue(), count: Int(count - existing.partitionCount))
@@ -190,9 +195,15 @@ struct RecordAccumulator: Sendable {
         let settings = self.settings
         // Mutated in place in the dictionary: a copy of the topic would give the open batch's
         // buffer a second owner, and every record written would copy the whole batch.
-        guard let outcome = topics[record.topic]?.append(record, size: size, timestamp: timestamp, completion: completion, partitioner: &partitioner, now: now, settings: settings) else {
-            return .unknownTopic
+        let index: [String: TopicState].Index
+        if let last = lastTopic, last.name == record.topic {
+            index = last.index
+        } else {
+            guard let found = topics.index(forKey: record.topic) else { return .unknownTopic }
+            index = found
+            lastTopic = (record.topic, found)
         }
+        let outcome = topics.values[index].append(record, size: size, timestamp: timestamp, completion: completion, partitioner: &partitioner, now: now, settings: settings)
         if case .appended = outcome { usedBytes += size }
         return outcome
     }
@@ -221,8 +232,7 @@ struct RecordAccumulator: Sendable {
     }
 
     private static func seal(_ queue: inout PartitionQueue, topicPartition: TopicPartition) {
-        guard let open = queue.open else { return }
-        queue.open = nil
+        guard let open = queue.open.take() else { return }
         queue.sealed.append(ProducerBatch(
             topicPartition: topicPartition, builder: open.builder, bytes: nil, createdAt: open.createdAt,
             reservedBytes: open.reservedBytes, completions: open.completions, recordCount: Int(open.builder.recordCount)))
@@ -273,7 +283,9 @@ struct RecordAccumulator: Sendable {
         if queue.sealed.isEmpty, let open = queue.open, context.isFlushing || now >= open.createdAt + settings.lingerNanoseconds {
             Self.seal(&queue, topicPartition: topicPartition)
         }
-        guard let first = queue.sealed.first, first.retryAt <= now else { return nil }
+        // Only the retry time is read: a copy of the first batch kept alive here would be a
+        // second owner of its buffer, and building would copy the whole batch (copy-on-write).
+        guard let retryAt = queue.sealed.first?.retryAt, retryAt <= now else { return nil }
         // Popped before building so the batch's buffer has one owner (no copy on write).
         var batch = queue.sealed.removeFirst()
         if batch.bytes == nil { build(&batch, queue: &queue, context: context) }
@@ -288,8 +300,7 @@ struct RecordAccumulator: Sendable {
 
     /// Builds the batch bytes, stamping the producer id and the partition's next sequence.
     private static func build(_ batch: inout ProducerBatch, queue: inout PartitionQueue, context: DrainContext) {
-        guard var builder = batch.builder else { return }
-        batch.builder = nil
+        guard var builder = batch.builder.take() else { return }
         if context.settings.isIdempotent {
             builder.producerID = context.producerID
             builder.producerEpoch = context.producerEpoch
