@@ -51,6 +51,9 @@ enum FetchedRecordsDecoder {
                     let epoch = batch.header.partitionLeaderEpoch
                     let timestampType = batch.header.attributes.timestampType
                     let position = decoded.nextOffset
+                    // Grown geometrically, but at once for the whole batch rather than per record.
+                    let needed = decoded.records.count + Int(batch.header.recordCount)
+                    if needed > decoded.records.capacity { decoded.records.reserveCapacity(max(needed, 2 * decoded.records.capacity)) }
                     try batch.forEachRecord { record in
                         let offset = batch.offset(of: record)
                         guard offset >= position else { return }

@@ -520,6 +520,7 @@ public final class KafkaProducer: Sendable {
     private func finish(_ finished: [RecordAccumulator.Finished]) {
         guard !finished.isEmpty else { return }
         var batch: [DeliveryReport] = []
+        batch.reserveCapacity(finished.reduce(0) { $0 + $1.completions.reports.count })
         for item in finished {
             switch item.result {
             case .success(let result):
