@@ -65,6 +65,18 @@ import Testing
         #expect(schedule.intendedTime(ofRecord: 50) == 500_000_000)
     }
 
+    /// At low rates the sender wakes per record; when many records fall within the slack, once
+    /// for all of them, at the last one's intended time.
+    @Test func wakeTimeGathersAChunkOnlyWhenManyRecordsFallWithinTheSlack() {
+        let slow = RateSchedule(recordsPerSecond: 20_000, start: 0)  // one record per 50 µs
+        #expect(slow.wakeTime(forRecord: 4, slack: 100_000, minimumChunk: 8, limit: 512) == 200_000)
+        let fast = RateSchedule(recordsPerSecond: 1_000_000, start: 0)  // one per µs
+        // Records 10…110 are due within 100 µs of record 10: wake when the last is due.
+        #expect(fast.wakeTime(forRecord: 10, slack: 100_000, minimumChunk: 8, limit: 512) == 110_000)
+        #expect(fast.wakeTime(forRecord: 10, slack: 100_000, minimumChunk: 8, limit: 64) == 73_000)
+        #expect(RateSchedule(recordsPerSecond: nil, start: 0).wakeTime(forRecord: 0, slack: 100_000, minimumChunk: 8, limit: 512) == nil)
+    }
+
     @Test func rateChangeStartsANewSegmentAndUnthrottledIsAlwaysDue() {
         var schedule = RateSchedule(recordsPerSecond: 10, start: 0)
         schedule.change(recordsPerSecond: 1000, fromRecord: 5, at: 2_000_000_000)
@@ -118,6 +130,26 @@ import Testing
         _ = search.observe(.init(targetRate: 5000, publishedRecords: 5000, backlogRecords: 1000, publishP99Milliseconds: 50))
         #expect(search.observe(.init(targetRate: 5000, publishedRecords: 5000, backlogRecords: 0, publishP99Milliseconds: 5)) == .setRate(14_142))
         #expect(search.decisions.count == 2)
+    }
+
+    /// Producers 3% short of the rate fall further behind every second: not sustainable, even
+    /// with latency and backlog still under their limits. The step's first second (the previous
+    /// rate's acknowledgements) is not counted.
+    @Test func producersAFewPercentShortAreNotSustainable() {
+        func judge(_ published: [Double]) -> RateSearch.Decision? {
+            var settings = RateSearchSettings()
+            settings.stepSeconds = 3
+            settings.initialRate = 100_000
+            var search = RateSearch(settings: settings)
+            for records in published {
+                _ = search.observe(.init(targetRate: 100_000, publishedRecords: records, backlogRecords: 0, publishP99Milliseconds: 5))
+            }
+            return search.decisions.first
+        }
+        let short = judge([100_000, 97_000, 97_000])
+        #expect(short?.isSustainable == false)
+        #expect(short?.reason.contains("< 98%") == true)
+        #expect(judge([60_000, 99_500, 100_000])?.isSustainable == true)
     }
 
     @Test func saysWhyARateWasNotSustainable() {

@@ -33,6 +33,19 @@ public struct RateSchedule: Sendable, Equatable {
         return max(0, min(limit, dueThrough - index + 1))
     }
 
+    /// When a sender that has sent records before `index` should wake next. At low rates:
+    /// when record `index` is due. When at least `minimumChunk` records fall within `slack` of
+    /// it: when the last of them (at most `limit`) is due, so one wake-up sends them together
+    /// and none of them waits more than `slack` past its intended time. A wake-up costs the
+    /// sender microseconds of CPU (a timer, a thread switch); waking per record at a million
+    /// records a second spends a core on waking. The wait counts as publish delay: latency is
+    /// still measured from each record's intended time. Nil when unthrottled.
+    public func wakeTime(forRecord index: Int, slack: UInt64, minimumChunk: Int, limit: Int) -> UInt64? {
+        guard let first = intendedTime(ofRecord: index) else { return nil }
+        let chunk = dueCount(from: index, at: first &+ slack, limit: limit)
+        return chunk >= minimumChunk ? intendedTime(ofRecord: index + chunk - 1) : first
+    }
+
     /// Continues at `recordsPerSecond` from record `index`, due from `now` on. Records before
     /// `index` that were due stay late (they are sent with their old intended times).
     public mutating func change(recordsPerSecond newRate: Double?, fromRecord index: Int, at now: UInt64) {
