@@ -123,6 +123,32 @@ import Testing
         #expect(harness.accumulator.usedBytes == 0)
     }
 
+    /// The accumulator remembers the last topic's place in its table; records alternating
+    /// between topics, and topics added while records are buffered (the table grows and moves
+    /// its entries), still land in their own topic's queue.
+    @Test("records alternating between topics, with topics added between them, land in their own topic's queues")
+    func recordsLandInTheirTopicAcrossTopicsAdded() {
+        var harness = Harness(Harness.settings(lingerNanoseconds: 1_000 * Self.millisecond))
+        func record(_ topic: String, _ context: UInt64) -> ProducerRecord {
+            ProducerRecord(topic: topic, partition: 0, key: nil, value: "\(topic)|\(context)", timestamp: Timestamp(milliseconds: 1_700_000_000_000))
+        }
+        var expected: [String: [UInt64]] = [:]
+        for round in 0..<40 {
+            // A new topic every fourth round: the table reaches 11 topics and is resized on the way.
+            if round % 4 == 0 { harness.accumulator.setPartitionCount(1, of: "topic-\(round / 4)") }
+            // Each round starts with the topic the last one ended with, right after a topic was added.
+            for topic in ["topic-0", Harness.topic, "topic-\(round / 4)", "topic-0"] {
+                let context = UInt64(expected.values.reduce(0) { $0 + $1.count })
+                #expect(harness.append(record(topic, context), context: context) == .appended(wakeSender: expected[topic] == nil))
+                expected[topic, default: []].append(context)
+            }
+        }
+        for (topic, contexts) in expected {
+            #expect(harness.accumulator.topics[topic]?.queues[0].open?.completions.reports.map(\.context) == contexts, "\(topic)")
+        }
+        #expect(harness.accumulator.topics.count == 11)
+    }
+
     // MARK: Drain
 
     @Test("drain gives at most one batch per partition per request; the next drain gives the next batch")
