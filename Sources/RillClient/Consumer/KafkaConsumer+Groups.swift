@@ -250,10 +250,9 @@ extension KafkaConsumer {
         let joined: ConsumerCoordinator.Joined
         do {
             joined = try await coordinator.join(protocols: configuration.assignors.map { .init(name: $0.name, metadata: metadata) })
-        } catch let error as KafkaClientError where error.brokerError != nil && !ConsumerCoordinator.isRetriable(error) {
-            // Inconsistent protocols, a bad session timeout, a fenced static member: no retry helps.
-            // A coordinator that is not available yet or still loading is not among these: the
-            // next poll joins again.
+        } catch let error as KafkaClientError where error.brokerError != nil {
+            // Inconsistent protocols, a bad session timeout, a fenced static member: no retry
+            // helps (`join` retries coordinator errors — not available yet, loading — itself).
             state.withLockedValue { $0.group.fatalError = error }
             throw error
         } catch {
