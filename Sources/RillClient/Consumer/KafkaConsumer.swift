@@ -218,9 +218,8 @@ public final class KafkaConsumer: Sendable {
                 let key = keys[(state.rotation + step) % keys.count]
                 // Taken out of the dictionary while it changes: a copy beside the dictionary's
                 // would make the first popFirst copy the whole buffer (copy-on-write).
-                guard var partition = state.partitions.removeValue(forKey: key) else { continue }
+                guard state.partitions[key]?.isPaused == false, var partition = state.partitions.removeValue(forKey: key) else { continue }
                 defer { state.partitions[key] = partition }
-                if partition.isPaused { continue }
                 if let error = partition.error, partition.buffered.isEmpty {
                     partition.error = nil
                     throw error
