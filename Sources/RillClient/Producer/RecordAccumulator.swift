@@ -167,7 +167,6 @@ struct RecordAccumulator: Sendable {
     /// Learns (or updates, when partitions were added) a topic's partition count.
     mutating func setPartitionCount(_ count: Int32, of topic: String) {
         guard count > 0 else { return }
-        lastTopic = nil
         if var existing = topics[topic] {
             guard count > existing.partitionCount else { return }
             existing.queues += Array(repeating: PartitionQueue(), count: Int(count - existing.partitionCount))
@@ -175,6 +174,7 @@ struct RecordAccumulator: Sendable {
             topics[topic] = existing
         } else {
             topics[topic] = TopicState(partitionCount: count)
+            lastTopic = nil  // an insert may move every entry
         }
     }
 
