@@ -1,6 +1,7 @@
 import Foundation
 import NIOPosix
 import RillChecker
+import RillClient
 import RillNemesis
 
 extension BenchmarkRunner {
@@ -13,15 +14,15 @@ extension BenchmarkRunner {
                                              producers: workload.producerCount, consumers: workload.consumerCount) ?? []
         let historyPath = directory.appendingPathComponent("history.jsonl").path
         let recorder = try HistoryRecorder(path: historyPath)
-        let proxyGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var proxyGroup: MultiThreadedEventLoopGroup?
         var proxies: [FaultProxy] = []
         var driver: CheckedClientDriver?
-        defer {
-            // Owned by nobody: the proxies' event loops end with the process at the latest.
-            Task { try? await proxyGroup.shutdownGracefully() }
-        }
         do {
-            if let cluster, events.contains(where: \.kind.isLinkFault) { proxies = try await Self.startProxies(for: cluster, group: proxyGroup) }
+            if let cluster, events.contains(where: \.kind.isLinkFault) {
+                let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+                proxyGroup = group
+                proxies = try await Self.startProxies(for: cluster, group: group)
+            }
             let clientBootstrap = proxies.isEmpty ? bootstrap : proxies.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
             let prepared = try await CheckedClientDriver.prepare(workload: workload, bootstrap: clientBootstrap,
                                                                  runID: String(UInt32.random(in: 0...UInt32.max), radix: 16), recorder: recorder)
@@ -41,13 +42,13 @@ extension BenchmarkRunner {
             output.result.finalRead = finalRead
             output.result.faults = prepared.activeNemesis?.records ?? []
             await prepared.close()
-            for proxy in proxies { await proxy.stop() }
+            await Self.stop(proxies, group: proxyGroup)
             try recorder.close()
             output.result.check = try Self.check(historyPath: historyPath, workload: workload, checks: checks, directory: directory)
             return output
         } catch {
             await driver?.close()
-            for proxy in proxies { await proxy.stop() }
+            await Self.stop(proxies, group: proxyGroup)
             try? recorder.close()
             throw error
         }
@@ -57,14 +58,18 @@ extension BenchmarkRunner {
     /// every client connection goes through one.
     static func startProxies(for cluster: EmbeddedCluster, group: MultiThreadedEventLoopGroup) async throws -> [FaultProxy] {
         var proxies: [FaultProxy] = []
-        for (node, broker) in cluster.brokers.enumerated() {
-            let parts = broker.address.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else { throw HarnessError("cannot put a proxy in front of broker \(node) at \(broker.address)") }
-            proxies.append(try await FaultProxy.start(target: (String(parts[0]), port), nodeID: Int32(node), group: group))
+        // The cluster's bootstrap list names the brokers in node order.
+        for (node, target) in try ClientConfiguration.parseServers(cluster.bootstrap).enumerated() {
+            proxies.append(try await FaultProxy.start(target: target, nodeID: Int32(node), group: group))
         }
         let addresses = Dictionary(uniqueKeysWithValues: proxies.enumerated().map { (Int32($0.offset), (host: "127.0.0.1", port: Int32($0.element.port))) })
         for proxy in proxies { proxy.setAddresses(addresses) }
         return proxies
+    }
+
+    static func stop(_ proxies: [FaultProxy], group: MultiThreadedEventLoopGroup?) async {
+        for proxy in proxies { await proxy.stop() }
+        try? await group?.shutdownGracefully()
     }
 
     /// Checks the history with the workload's configuration and writes verdict.json.
