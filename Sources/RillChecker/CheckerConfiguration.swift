@@ -3,7 +3,7 @@
 /// harness from the workload.
 public struct CheckerConfiguration: Hashable, Sendable {
     /// How consumers got their partitions.
-    public enum ConsumerMode: String, Hashable, Sendable {
+    public enum ConsumerMode: String, Hashable, Sendable, Encodable, CaseIterable {
         /// `assign`: a consumer's partitions change only by its own assign operations.
         case assign
         /// `subscribe`: the group moves partitions between consumers (rebalances). A

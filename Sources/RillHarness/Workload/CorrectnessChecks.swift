@@ -6,15 +6,9 @@ import RillNemesis
 /// `history.jsonl` (docs/history-format.md), every partition is read from the beginning once the
 /// faults have healed, and RillChecker judges the history.
 public struct CorrectnessChecks: Sendable, Equatable, Encodable {
-    /// How consumers get their partitions.
-    public enum ConsumerMode: String, Sendable, Equatable, Encodable, CaseIterable {
-        /// Each consumer assigns its share of the partitions itself.
-        case assign
-        /// Consumers join their subscription's group; the group spreads the partitions.
-        case subscribe
-    }
-
-    public var consumers = ConsumerMode.assign
+    /// How consumers get their partitions: each assigns its share itself (`assign`), or they
+    /// join their subscription's group, which spreads the partitions (`subscribe`).
+    public var consumers = CheckerConfiguration.ConsumerMode.assign
     /// Bound on the final read (every partition from the beginning), in seconds.
     public var finalReadSeconds = 30.0
     /// Anomalies that are reported but do not invalidate the history.
@@ -24,7 +18,7 @@ public struct CorrectnessChecks: Sendable, Equatable, Encodable {
 
     /// The checker's configuration for a workload with these checks.
     public func checkerConfiguration(isIdempotent: Bool) -> CheckerConfiguration {
-        CheckerConfiguration(consumerMode: consumers == .subscribe ? .subscribe : .assign, isIdempotenceEnabled: isIdempotent,
+        CheckerConfiguration(consumerMode: consumers, isIdempotenceEnabled: isIdempotent,
                              allowedAnomalies: Set(allow.compactMap { AnomalyName(name: $0) }))
     }
 }

@@ -12,7 +12,7 @@ extension NodeReader {
         for (name, node) in try mapping(key, value, allowed: ["consumers", "finalReadSeconds", "allow"]) {
             let field = "\(key).\(name)"
             switch name {
-            case "consumers": checks.consumers = try choice(field, node, CorrectnessChecks.ConsumerMode.self)
+            case "consumers": checks.consumers = try choice(field, node, CheckerConfiguration.ConsumerMode.self)
             case "finalReadSeconds": checks.finalReadSeconds = try number(field, node, in: 1...3600)
             default:
                 guard case .sequence(let sequence) = node else { throw error(field, node, "must be a list of anomaly names, e.g. [duplicate]") }
