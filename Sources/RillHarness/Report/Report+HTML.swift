@@ -7,14 +7,11 @@ public struct CellChartData: Sendable {
     public var histograms: LatencyHistograms
     /// The checker's verdict (correctness runs): its report section follows the charts.
     public var check: CheckResult?
-    /// Faults, drawn as shaded bands on the time charts.
-    public var faults: [FaultRecord]
 
-    public init(timeline: [TimelineRow], histograms: LatencyHistograms, check: CheckResult? = nil, faults: [FaultRecord] = []) {
+    public init(timeline: [TimelineRow], histograms: LatencyHistograms, check: CheckResult? = nil) {
         self.timeline = timeline
         self.histograms = histograms
         self.check = check
-        self.faults = faults
     }
 }
 
@@ -30,7 +27,7 @@ extension Report {
             let id = "cell\(index)"
             body += cells.count > 1 ? "<h2>\(SVGChart.escape(cell.label))</h2>\n" : "<h2>Latency</h2>\n"
             body += htmlTable(latencyTable(cell))
-            if index < charts.count { body += cellCharts(id: id, data: charts[index]) }
+            if index < charts.count { body += cellCharts(id: id, data: charts[index], faults: cell.faults ?? []) }
             if let search = cell.rateSearch {
                 body += "<p>Maximum-rate search: measured at \(number(search.chosenRate, 0)) records/s.</p>" + htmlTable(searchTable(search))
             }
@@ -81,14 +78,15 @@ extension Report {
         return text + "</table>\n"
     }
 
-    /// Throughput over time, latency percentile curves, latency over time.
-    static func cellCharts(id: String, data: CellChartData) -> String {
+    /// Throughput over time, latency percentile curves, latency over time; `faults` drawn as
+    /// shaded bands on the time charts.
+    static func cellCharts(id: String, data: CellChartData, faults: [FaultRecord]) -> String {
         let timeline = data.timeline
         let measured = timeline.filter { $0.phase == .measuring }
         var bands: [(from: Double, to: Double, label: String)] = []
         if let first = measured.first, let last = measured.last { bands.append((first.second - 1, last.second, "measured")) }
         // Fault times count from the producers' start, which is the timeline's origin.
-        bands += data.faults.map { ($0.start, max($0.end, $0.start + 0.3), $0.kind) }
+        bands += faults.map { ($0.start, max($0.end, $0.start + 0.3), $0.kind) }
         let throughput = SVGChart.line(
             id: "\(id)-throughput", title: "Throughput over time", xLabel: "seconds", yLabel: "records/s",
             series: [.init(name: "published", points: timeline.map { ($0.second, $0.publishRate) }),

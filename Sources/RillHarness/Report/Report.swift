@@ -81,7 +81,7 @@ public enum Report {
         var text = "# \(summary.workload)\n\n"
         text += header(summary).map { "- \($0)" }.joined(separator: "\n") + "\n\n"
         text += "## Summary\n\n" + markdownTable(summaryTable(summary.allCells)) + "\n\n"
-        for cell in summary.allCells {
+        for (index, cell) in summary.allCells.enumerated() {
             if summary.run == nil { text += "## \(cell.label)\n\n" } else { text += "## Latency\n\n" }
             text += markdownTable(latencyTable(cell)) + "\n\n"
             if let search = cell.rateSearch {
@@ -92,7 +92,7 @@ public enum Report {
             if let faults = cell.faults {
                 text += "### Faults\n\n" + markdownTable(faultTable(faults)) + "\n\n"
             }
-            if let index = summary.allCells.firstIndex(of: cell), index < checks.count, let check = checks[index] {
+            if index < checks.count, let check = checks[index] {
                 // The checker's report, one heading level down.
                 let section = CheckReport.markdown(check, title: "Correctness").split(separator: "\n", omittingEmptySubsequences: false)
                     .map { $0.hasPrefix("#") ? "#" + $0 : String($0) }.joined(separator: "\n")

@@ -44,7 +44,7 @@ public struct ResultWriter {
         }
         let summary = RunSummary(workload: workload, target: target, environment: environment, cells: cells, isMatrix: isMatrix)
         try Self.json(summary).write(to: directory.appendingPathComponent("summary.json"))
-        let charts = outputs.map { CellChartData(timeline: $0.result.timeline, histograms: $0.result.histograms, check: $0.result.check, faults: $0.result.faults) }
+        let charts = outputs.map { CellChartData(timeline: $0.result.timeline, histograms: $0.result.histograms, check: $0.result.check) }
         try Data(Report.markdown(summary, checks: outputs.map(\.result.check)).utf8).write(to: directory.appendingPathComponent("report.md"))
         try Data(Report.html(summary, charts: charts).utf8).write(to: directory.appendingPathComponent("report.html"))
         return summary
