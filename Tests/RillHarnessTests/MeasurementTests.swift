@@ -75,6 +75,10 @@ import Testing
         #expect(fast.wakeTime(forRecord: 10, slack: 100_000, minimumChunk: 8, limit: 512) == 110_000)
         #expect(fast.wakeTime(forRecord: 10, slack: 100_000, minimumChunk: 8, limit: 64) == 73_000)
         #expect(RateSchedule(recordsPerSecond: nil, start: 0).wakeTime(forRecord: 0, slack: 100_000, minimumChunk: 8, limit: 512) == nil)
+        // The sleep is the way to the wake time from now, at most 10 ms.
+        #expect(slow.sleepNanoseconds(beforeRecord: 4, at: 150_000, limit: 512) == 50_000)
+        #expect(fast.sleepNanoseconds(beforeRecord: 10, at: 9_500, limit: 512) == 100_500)
+        #expect(RateSchedule(recordsPerSecond: 1, start: 0).sleepNanoseconds(beforeRecord: 1, at: 0, limit: 512) == 10_000_000)
     }
 
     @Test func rateChangeStartsANewSegmentAndUnthrottledIsAlwaysDue() {

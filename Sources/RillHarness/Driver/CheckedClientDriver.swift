@@ -45,6 +45,8 @@ public final class CheckedClientDriver: MeasuredDriver {
     let group: MultiThreadedEventLoopGroup
     let bootstrap: String
     let runID: String
+    /// Every producer's settings (a crashed producer's replacement starts with the same).
+    let producerConfiguration: ProducerConfiguration
     let producerSlots: [ClientSlot]
     let consumerSlots: [ClientSlot]
     /// The next value number: values are unique in the whole history.
@@ -59,6 +61,7 @@ public final class CheckedClientDriver: MeasuredDriver {
 
     /// Creates the topics; clients start in `run`.
     public static func prepare(workload: Workload, bootstrap: String, runID: String, recorder: HistoryRecorder) async throws -> CheckedClientDriver {
+        let producerConfiguration = try ClientSettings.producer(workload, bootstrap: bootstrap, defaults: Self.producerDefaults)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
         let topics = (0..<workload.topics).map { "rill-bench-\(runID)-\($0)" }
         do {
@@ -67,10 +70,13 @@ public final class CheckedClientDriver: MeasuredDriver {
             try? await group.shutdownGracefully()
             throw error
         }
-        return CheckedClientDriver(workload: workload, topics: topics, recorder: recorder, group: group, bootstrap: bootstrap, runID: runID)
+        return CheckedClientDriver(workload: workload, topics: topics, recorder: recorder, group: group, bootstrap: bootstrap, runID: runID,
+                                   producerConfiguration: producerConfiguration)
     }
 
-    private init(workload: Workload, topics: [String], recorder: HistoryRecorder, group: MultiThreadedEventLoopGroup, bootstrap: String, runID: String) {
+    private init(workload: Workload, topics: [String], recorder: HistoryRecorder, group: MultiThreadedEventLoopGroup, bootstrap: String, runID: String,
+                 producerConfiguration: ProducerConfiguration) {
+        self.producerConfiguration = producerConfiguration
         self.workload = workload
         self.topics = topics
         self.recorder = recorder
@@ -127,14 +133,13 @@ public final class CheckedClientDriver: MeasuredDriver {
                 producer = nil
             }
             guard let current = producer else {
-                producer = await startProducer(control: control)
+                producer = await startProducer()
                 continue
             }
             let now = MonotonicClock.now()
-            let due = min(schedule.dueCount(from: sequence, at: now, limit: workload.partitionsPerTopic), workload.partitionsPerTopic)
+            let due = schedule.dueCount(from: sequence, at: now, limit: workload.partitionsPerTopic)
             if due == 0 {
-                let next = schedule.intendedTime(ofRecord: sequence) ?? now
-                try? await Task.sleep(for: .nanoseconds(Int64(min(next &- now, 10_000_000))))
+                try? await Task.sleep(for: .nanoseconds(schedule.sleepNanoseconds(beforeRecord: sequence, at: now, limit: workload.partitionsPerTopic)))
                 continue
             }
             let intended = (0..<due).map { schedule.intendedTime(ofRecord: sequence + $0) ?? now }
@@ -223,20 +228,16 @@ public final class CheckedClientDriver: MeasuredDriver {
         }
     }
 
-    /// A producer, retried (a broker may be down) until one starts or producers stop.
-    private func startProducer(control: DriverControl) async -> KafkaProducer? {
-        do {
-            let configuration = try ClientSettings.producer(workload, bootstrap: bootstrap, defaults: Self.producerDefaults)
-            let cluster = KafkaCluster(configuration: configuration.client, group: group)
-            let started = await bounded(.seconds(10), slot: nil) { () -> Result<KafkaProducer, any Error> in
-                do { return .success(try await KafkaProducer.start(configuration: configuration, cluster: cluster)) } catch { return .failure(error) }
-            }
-            if case .finished(.success(let producer)) = started { return producer }
-            abandoned.withLock { $0.append(cluster) }
-        } catch {
-            // The configuration was checked when the workload was parsed; this cannot fail here.
-            preconditionFailure("producer settings rejected after validation: \(error)")
+    /// A started producer, or nil after a pause when none started within 10 s (a broker may be
+    /// down; the caller tries again until producers stop).
+    private func startProducer() async -> KafkaProducer? {
+        let configuration = producerConfiguration
+        let cluster = KafkaCluster(configuration: configuration.client, group: group)
+        let started = await bounded(.seconds(10), slot: nil) { () -> Result<KafkaProducer, any Error> in
+            do { return .success(try await KafkaProducer.start(configuration: configuration, cluster: cluster)) } catch { return .failure(error) }
         }
+        if case .finished(.success(let producer)) = started { return producer }
+        abandoned.withLock { $0.append(cluster) }
         try? await Task.sleep(for: Self.retryPause)
         return nil
     }

@@ -16,11 +16,6 @@ import RillProtocol
 public final class ClientDriver: MeasuredDriver {
     /// Records handed to the producer per chunk, at most.
     static let chunkLimit = 512
-    /// At high rates a producer wakes once for the records due within this long, rather than
-    /// per record (`RateSchedule.wakeTime`); below `pacingMinimumChunk` records per slack —
-    /// about 80,000 records/s — it wakes per record, as OMB's rate limiter does.
-    static let pacingSlackNanoseconds: UInt64 = 100_000
-    static let pacingMinimumChunk = 8
     /// How long to wait for topics to get leaders and consumers to get their partitions.
     static let readinessTimeout: Duration = .seconds(60)
 
@@ -162,8 +157,7 @@ public final class ClientDriver: MeasuredDriver {
             let now = MonotonicClock.now()
             let due = schedule.dueCount(from: sequence, at: now, limit: Self.chunkLimit)
             if due == 0 {
-                let wake = schedule.wakeTime(forRecord: sequence, slack: Self.pacingSlackNanoseconds, minimumChunk: Self.pacingMinimumChunk, limit: Self.chunkLimit) ?? now
-                try? await Task.sleep(for: .nanoseconds(Int64(min(wake &- min(wake, now), 10_000_000))))
+                try? await Task.sleep(for: .nanoseconds(schedule.sleepNanoseconds(beforeRecord: sequence, at: now, limit: Self.chunkLimit)))
                 continue
             }
             for offset in 0..<due { intended[offset] = schedule.intendedTime(ofRecord: sequence + offset) ?? now }
