@@ -215,22 +215,24 @@ public final class BrokerChild: @unchecked Sendable {
     /// SIGKILL, then waits (bounded by `EmbeddedCluster.stopTimeout`) until the process is gone.
     func killAndWait() async {
         signal(SIGKILL)
-        let deadline = ContinuousClock.now + EmbeddedCluster.stopTimeout
-        while !state.withLockedValue({ $0.exited }), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+        _ = await waitForExit(timeout: EmbeddedCluster.stopTimeout)
     }
 
     /// SIGTERM (the broker syncs and closes its partitions), SIGKILL after `timeout`.
     func stop(timeout: Duration) async {
         guard !state.withLockedValue({ $0.exited }) else { return }
         kill(process.processIdentifier, SIGTERM)
+        if !(await waitForExit(timeout: timeout)) { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Waits until the process has exited (true) or `timeout` has passed (false).
+    private func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !state.withLockedValue({ $0.exited }) {
-            if ContinuousClock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(10))
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
         }
+        return true
     }
 
     private func tail(of file: URL) -> String {
