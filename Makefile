@@ -67,10 +67,14 @@ bench-clients: release
 ## bench-groups: rebalance time of a group of 3 (clean leave, SIGKILL) and commits/s, with
 ## confluent-kafka members, against a broker started for the run
 bench-groups: release
-	@rm -rf /tmp/rill-bench-groups; .build/release/rill broker --data-dir /tmp/rill-bench-groups --listen 127.0.0.1:19492 \
-		--stop-when-stdin-closes < <(exec sleep 600 2>/dev/null) > /tmp/rill-bench-groups.log 2>&1 & broker=$$!; \
-	sleep 1; python3 scripts/bench-groups.py --bootstrap 127.0.0.1:19492 --runs $${RUNS:-5}; status=$$?; \
-	kill $$broker; wait $$broker; rm -rf /tmp/rill-bench-groups; exit $$status
+	@rm -rf /tmp/rill-bench-groups; exec 3< <(exec sleep infinity 2>/dev/null); holder=$$!; \
+	.build/release/rill broker --data-dir /tmp/rill-bench-groups --listen 127.0.0.1:19492 \
+		--stop-when-stdin-closes <&3 > /tmp/rill-bench-groups.log 2>&1 & broker=$$!; exec 3<&-; \
+	for _ in $$(seq 50); do grep -q listening /tmp/rill-bench-groups.log && break; sleep 0.1; done; \
+	if grep -q listening /tmp/rill-bench-groups.log; then \
+		python3 scripts/bench-groups.py --bootstrap 127.0.0.1:19492 --runs $${RUNS:-5}; status=$$?; \
+	else cat /tmp/rill-bench-groups.log >&2; status=1; fi; \
+	kill $$broker $$holder 2>/dev/null; wait $$broker; rm -rf /tmp/rill-bench-groups; exit $$status
 
 ## stress: the storage model test at depth (200 seeds x 1,500 operations, a few minutes)
 stress: deps

@@ -56,11 +56,16 @@ EOF
 fi
 
 rm -rf "$DATA"
+# The broker's stdin is a pipe from a holder process: if this script dies without its trap,
+# the holder's end closes with it and the broker stops; the trap stops both.
+exec 3< <(exec sleep infinity 2>/dev/null)
+HOLDER=$!
 "$RILL" broker --data-dir "$DATA" --listen "$BOOTSTRAP" --stop-when-stdin-closes \
     --override log.retention.check.interval.ms=1000 --override log.segment.bytes=67108864 \
-    --override log.retention.bytes=268435456 < <(exec sleep infinity 2>/dev/null) >"$TOOLS/broker.log" 2>&1 &
+    --override log.retention.bytes=268435456 <&3 >"$TOOLS/broker.log" 2>&1 &
 BROKER=$!
-trap 'kill $BROKER 2>/dev/null; wait $BROKER 2>/dev/null; rm -rf "$DATA"' EXIT
+exec 3<&-
+trap 'kill $BROKER $HOLDER 2>/dev/null; wait $BROKER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do grep -q listening "$TOOLS/broker.log" 2>/dev/null && break; sleep 0.1; done
 grep -q listening "$TOOLS/broker.log" || { cat "$TOOLS/broker.log" >&2; exit 1; }
 

@@ -274,9 +274,11 @@ extension InteropTests {
                 #expect(await GroupMemberUnderTest.eventually { restarted.consumer.assignment == before })
                 // The coordinator shows the group settled with both members: no rebalance under way
                 // that the other member has yet to hear of at its next heartbeat.
-                let settled = await GroupMemberUnderTest.eventually {
-                    let description = try? await RillClients.withAdmin(broker) { try await $0.describeGroups(["static"]).first }
-                    return description?.state == "Stable" && description?.members.count == 2
+                let settled = try await RillClients.withAdmin(broker) { admin in
+                    await GroupMemberUnderTest.eventually {
+                        let description = try? await admin.describeGroups(["static"]).first
+                        return description?.state == "Stable" && description?.members.count == 2
+                    }
                 }
                 #expect(settled, "the group did not settle with the restarted and the other member")
                 let newOtherEvents = other.events.withLock { Array($0[otherEvents...]) }.filter { if case .record = $0 { false } else { true } }

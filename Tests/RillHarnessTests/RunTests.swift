@@ -22,18 +22,18 @@ import Testing
         return found
     }
 
-    func runner(_ directory: URL) throws -> BenchmarkRunner {
+    static func runner(_ directory: URL) throws -> BenchmarkRunner {
         BenchmarkRunner(options: .init(outputDirectory: directory, resultsRoot: directory, rillExecutable: try Self.rillExecutable(), isTerminal: false, log: { _ in }))
     }
 
-    func cells(_ text: String) throws -> [WorkloadCell] {
+    static func cells(_ text: String) throws -> [WorkloadCell] {
         try WorkloadParser().parse(text, file: "test.yaml")
     }
 
     @Test(.timeLimit(.minutes(1))) func engineTargetAppendsAndReadsBack() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rill-run-engine-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (summary, _) = try await runner(directory).run(try cells("""
+        let (summary, _) = try await Self.runner(directory).run(try Self.cells("""
             name: engine-test
             target: engine
             partitionsPerTopic: 2
@@ -60,7 +60,7 @@ import Testing
     @Test(.timeLimit(.minutes(2))) func embeddedTargetRunsAndWritesResults() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rill-run-embedded-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (summary, written) = try await runner(directory).run(try cells("""
+        let (summary, written) = try await Self.runner(directory).run(try Self.cells("""
             name: embedded-test
             topics: 1
             partitionsPerTopic: 2
@@ -89,9 +89,9 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rill-run-bootstrap-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = try EmbeddedClusterTests.closedPort()
-        var workload = try cells("producerRate: 100\ndurationSeconds: 1\nwarmupSeconds: 0\ntarget: bootstrap:127.0.0.1:\(port)")[0]
+        var workload = try Self.cells("producerRate: 100\ndurationSeconds: 1\nwarmupSeconds: 0\ntarget: bootstrap:127.0.0.1:\(port)")[0]
         workload.workload.producerConfig = [:]
-        await #expect(throws: (any Error).self) { try await runner(directory).run([workload], isMatrix: false) }
+        await #expect(throws: (any Error).self) { try await Self.runner(directory).run([workload], isMatrix: false) }
     }
 }
 

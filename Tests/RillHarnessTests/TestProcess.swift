@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs a child process to its end, bounded in time: its standard output is read while it runs
 /// (so a full pipe cannot stall it) and its exit is awaited through `terminationHandler` (no
-/// polling); past `timeout` it is terminated.
+/// polling); past `timeout` it is terminated, and killed if it is still there 5 s later.
 enum TestProcess {
     struct Finished {
         var status: Int32
@@ -26,6 +26,7 @@ enum TestProcess {
         let timer = Task { () -> Bool in
             guard (try? await Task.sleep(for: timeout)) != nil else { return false }
             process.terminate()
+            if (try? await Task.sleep(for: .seconds(5))) != nil, process.isRunning { kill(process.processIdentifier, SIGKILL) }
             return true
         }
         for await _ in exits {}

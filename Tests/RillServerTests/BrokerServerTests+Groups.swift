@@ -215,7 +215,8 @@ extension BrokerServerTests {
         // The join is parked once the group waits in PreparingRebalance (its initial delay).
         let observer = try broker.connect()
         var state = ""
-        for _ in 0..<500 where state != "PreparingRebalance" { state = try Self.describe("parked", on: observer).groupState }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while state != "PreparingRebalance", ContinuousClock.now < deadline { state = try Self.describe("parked", on: observer).groupState }
         #expect(state == "PreparingRebalance", "the join was not parked")
         try broker.stop()
         Self.expectAnsweredOrClosed(connection, correlationID: joinID, apiKey: .joinGroup, version: Self.joinVersion)
