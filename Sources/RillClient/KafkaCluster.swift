@@ -10,7 +10,9 @@ public actor KafkaCluster {
     public let configuration: ClientConfiguration
     let group: any EventLoopGroup
     private let ownsGroup: Bool
-    private var connections: [Int32: BrokerConnection] = [:]
+    /// Open broker connections, readable without a hop to the actor: the data path asks for
+    /// one per request.
+    private nonisolated let connections = NIOLockedValueBox<[Int32: BrokerConnection]>([:])
     private var connecting: [Int32: Task<BrokerConnection, any Error>] = [:]
     private var bootstrapConnection: BrokerConnection?
     private var lastRefresh: ContinuousClock.Instant?
@@ -30,9 +32,15 @@ public actor KafkaCluster {
     // MARK: Connections
 
     /// The connection to broker `nodeID`, opened if needed (metadata must name the broker).
-    public func connection(to nodeID: Int32) async throws -> BrokerConnection {
+    /// An open connection is returned without waiting for the actor.
+    public nonisolated func connection(to nodeID: Int32) async throws -> BrokerConnection {
+        if let existing = connections.withLockedValue({ $0[nodeID] }), existing.isActive { return existing }
+        return try await openConnection(to: nodeID)
+    }
+
+    private func openConnection(to nodeID: Int32) async throws -> BrokerConnection {
         try checkOpen()
-        if let existing = connections[nodeID], existing.isActive { return existing }
+        if let existing = connections.withLockedValue({ $0[nodeID] }), existing.isActive { return existing }
         if let pending = connecting[nodeID] { return try await pending.value }
         guard let broker = metadataSnapshot.brokers[nodeID] else {
             throw KafkaClientError(.connectionFailed, "no address known for broker \(nodeID)")
@@ -51,14 +59,14 @@ public actor KafkaCluster {
             await connection.close()
             throw KafkaClientError(.closed, "the client was closed")
         }
-        connections[nodeID] = connection
+        connections.withLockedValue { $0[nodeID] = connection }
         return connection
     }
 
     /// Some live connection: an existing broker connection, else a bootstrap server.
     public func anyConnection() async throws -> BrokerConnection {
         try checkOpen()
-        if let live = connections.values.first(where: \.isActive) { return live }
+        if let live = connections.withLockedValue({ $0.values.first(where: \.isActive) }) { return live }
         if let bootstrap = bootstrapConnection, bootstrap.isActive { return bootstrap }
         var failures: [String] = []
         for server in configuration.bootstrapServers {
@@ -77,7 +85,9 @@ public actor KafkaCluster {
 
     /// Drops a connection after an error, so the next use reconnects.
     public func discard(_ connection: BrokerConnection) async {
-        for (nodeID, existing) in connections where existing === connection { connections[nodeID] = nil }
+        connections.withLockedValue { connections in
+            for (nodeID, existing) in connections where existing === connection { connections[nodeID] = nil }
+        }
         if bootstrapConnection === connection { bootstrapConnection = nil }
         await connection.close()
     }
@@ -129,8 +139,11 @@ public actor KafkaCluster {
 
     public func close() async {
         isClosed = true
-        for connection in connections.values { await connection.close() }
-        connections = [:]
+        let open = connections.withLockedValue { connections in
+            defer { connections = [:] }
+            return Array(connections.values)
+        }
+        for connection in open { await connection.close() }
         if let bootstrapConnection { await bootstrapConnection.close() }
         bootstrapConnection = nil
         if ownsGroup { try? await group.shutdownGracefully() }

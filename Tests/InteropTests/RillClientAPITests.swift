@@ -30,6 +30,23 @@ extension InteropTests {
             records.filter { $0.topicPartition == partition }.map(\.offset.rawValue)
         }
 
+        // MARK: Connections
+
+        @Test("a broker's connection is reused while it is open, replaced once discarded, and refused after close")
+        func connectionReuse() async throws {
+            try await BrokerProcess.with { broker in
+                let cluster = KafkaCluster(configuration: ClientConfiguration(bootstrapServers: [("127.0.0.1", broker.port)]))
+                let node = try #require(try await cluster.refreshMetadata(topics: []).brokers.keys.first)
+                let first = try await cluster.connection(to: node)
+                #expect(try await cluster.connection(to: node) === first, "an open connection is reused, not reopened per request")
+                await cluster.discard(first)
+                let second = try await cluster.connection(to: node)
+                #expect(second !== first && second.isActive)
+                await cluster.close()
+                await #expect(throws: KafkaClientError.self) { _ = try await cluster.connection(to: node) }
+            }
+        }
+
         // MARK: Admin
 
         @Test("KafkaAdmin: create (with configs), describe, describe configs, list offsets, delete records, delete topic")
