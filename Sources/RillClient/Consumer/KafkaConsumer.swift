@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import RillFormat
 import RillProtocol
 
@@ -56,13 +57,20 @@ public final class KafkaConsumer: Sendable {
         var heartbeats: Task<Void, Never>?
     }
 
+    struct Waiter {
+        var continuation: CheckedContinuation<Void, Never>
+        var timer: Scheduled<Void>?
+    }
+
     struct State {
         var group = GroupState()
         var lastPoll: ContinuousClock.Instant?
         var partitions: [TopicPartition: PartitionState] = [:]
         var fetchingBrokers: Set<Int32> = []
         var resetting: Set<TopicPartition> = []
-        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        /// Pollers waiting for data, each with the timer that ends its wait.
+        var waiters: [UInt64: Waiter] = [:]
+        var lastWaiterID: UInt64 = 0
         var isClosed = false
         var rotation = 0
     }
@@ -238,35 +246,55 @@ public final class KafkaConsumer: Sendable {
     }
 
     private func waitForData(until deadline: ContinuousClock.Instant) async {
-        let id = UUID()
+        let id = state.withLockedValue { state in
+            state.lastWaiterID &+= 1
+            return state.lastWaiterID
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 // A cancellation that came before this registration ran its handler already,
                 // finding nothing to wake: check for it under the lock the handler takes.
                 let registered = state.withLockedValue { state -> Bool in
                     guard !state.isClosed, !Task.isCancelled else { return false }
-                    state.waiters[id] = continuation
+                    state.waiters[id] = Waiter(continuation: continuation, timer: nil)
                     return true
                 }
                 guard registered else { continuation.resume(); return }
+                // On the poller's own loop where it has one: data usually wakes it there, and
+                // cancelling the timer then needs no other thread.
+                let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? cluster.group.next()
                 let delay = deadline - ContinuousClock.now
-                cluster.group.next().scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] in self?.wake(id) }
+                let timer = loop.scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] () -> Void in self?.wake(id) }
+                let isWaiting = state.withLockedValue { state -> Bool in
+                    guard state.waiters[id] != nil else { return false }
+                    state.waiters[id]!.timer = timer
+                    return true
+                }
+                if !isWaiting { timer.cancel() }
             }
         } onCancel: {
             wake(id)
         }
     }
 
-    private func wake(_ id: UUID) {
-        state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
+    private func wake(_ id: UInt64) {
+        guard let waiter = state.withLockedValue({ $0.waiters.removeValue(forKey: id) }) else { return }
+        waiter.timer?.cancel()
+        waiter.continuation.resume()
     }
 
     func wakeWaiters() {
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [Waiter] in
+            guard !state.waiters.isEmpty else { return [] }
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters {
+            // Woken by data: its timer would fire for nothing (at thousands of polls a second,
+            // thousands of timers a second).
+            waiter.timer?.cancel()
+            waiter.continuation.resume()
+        }
     }
 
     // MARK: Fetching
