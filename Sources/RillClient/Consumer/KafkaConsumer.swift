@@ -2,7 +2,6 @@ import DequeModule
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 import RillFormat
 import RillProtocol
 
@@ -57,19 +56,14 @@ public final class KafkaConsumer: Sendable {
         var heartbeats: Task<Void, Never>?
     }
 
-    struct Waiter {
-        var continuation: CheckedContinuation<Void, Never>
-        var timer: Scheduled<Void>?
-    }
-
     struct State {
         var group = GroupState()
         var lastPoll: ContinuousClock.Instant?
         var partitions: [TopicPartition: PartitionState] = [:]
         var fetchingBrokers: Set<Int32> = []
         var resetting: Set<TopicPartition> = []
-        /// Pollers waiting for data, each with the timer that ends its wait.
-        var waiters: [UInt64: Waiter] = [:]
+        /// Pollers waiting for data, by a number unique within this consumer.
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var lastWaiterID: UInt64 = 0
         var isClosed = false
         var rotation = 0
@@ -246,6 +240,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     private func waitForData(until deadline: ContinuousClock.Instant) async {
+        // A counter, not a UUID: Foundation's UUID reads /dev/urandom (open, read, close) each time.
         let id = state.withLockedValue { state in
             state.lastWaiterID &+= 1
             return state.lastWaiterID
@@ -256,21 +251,12 @@ public final class KafkaConsumer: Sendable {
                 // finding nothing to wake: check for it under the lock the handler takes.
                 let registered = state.withLockedValue { state -> Bool in
                     guard !state.isClosed, !Task.isCancelled else { return false }
-                    state.waiters[id] = Waiter(continuation: continuation, timer: nil)
+                    state.waiters[id] = continuation
                     return true
                 }
                 guard registered else { continuation.resume(); return }
-                // On the poller's own loop where it has one: data usually wakes it there, and
-                // cancelling the timer then needs no other thread.
-                let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? cluster.group.next()
                 let delay = deadline - ContinuousClock.now
-                let timer = loop.scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] () -> Void in self?.wake(id) }
-                let isWaiting = state.withLockedValue { state -> Bool in
-                    guard state.waiters[id] != nil else { return false }
-                    state.waiters[id]!.timer = timer
-                    return true
-                }
-                if !isWaiting { timer.cancel() }
+                cluster.group.next().scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] in self?.wake(id) }
             }
         } onCancel: {
             wake(id)
@@ -278,23 +264,15 @@ public final class KafkaConsumer: Sendable {
     }
 
     private func wake(_ id: UInt64) {
-        guard let waiter = state.withLockedValue({ $0.waiters.removeValue(forKey: id) }) else { return }
-        waiter.timer?.cancel()
-        waiter.continuation.resume()
+        state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
     }
 
     func wakeWaiters() {
-        let waiters = state.withLockedValue { state -> [Waiter] in
-            guard !state.waiters.isEmpty else { return [] }
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
-        for waiter in waiters {
-            // Woken by data: its timer would fire for nothing (at thousands of polls a second,
-            // thousands of timers a second).
-            waiter.timer?.cancel()
-            waiter.continuation.resume()
-        }
+        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: Fetching
