@@ -34,13 +34,19 @@ public actor KafkaCluster {
     /// The connection to broker `nodeID`, opened if needed (metadata must name the broker).
     /// An open connection is returned without waiting for the actor.
     public nonisolated func connection(to nodeID: Int32) async throws -> BrokerConnection {
-        if let existing = connections.withLockedValue({ $0[nodeID] }), existing.isActive { return existing }
+        if let existing = activeConnection(to: nodeID) { return existing }
         return try await openConnection(to: nodeID)
+    }
+
+    /// The open connection to `nodeID`, if there is one.
+    private nonisolated func activeConnection(to nodeID: Int32) -> BrokerConnection? {
+        connections.withLockedValue { $0[nodeID] }.flatMap { $0.isActive ? $0 : nil }
     }
 
     private func openConnection(to nodeID: Int32) async throws -> BrokerConnection {
         try checkOpen()
-        if let existing = connections.withLockedValue({ $0[nodeID] }), existing.isActive { return existing }
+        // Another caller may have opened it while this one waited for the actor.
+        if let existing = activeConnection(to: nodeID) { return existing }
         if let pending = connecting[nodeID] { return try await pending.value }
         guard let broker = metadataSnapshot.brokers[nodeID] else {
             throw KafkaClientError(.connectionFailed, "no address known for broker \(nodeID)")
