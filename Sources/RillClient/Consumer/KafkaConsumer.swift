@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RillFormat
 import RillProtocol
+import Synchronization
 
 /// A Kafka consumer: of a consumer group's partitions (`subscribe`, with `group.id`) or of
 /// partitions it picks itself (`assign`); `seek`, `seekToBeginning`, `seekToEnd`, `position`,
@@ -18,6 +19,8 @@ public final class KafkaConsumer: Sendable {
     public let cluster: KafkaCluster
     private let ownsCluster: Bool
     let state = NIOLockedValueBox(State())
+    /// Numbers the pollers waiting for data (`State.waiters`).
+    private let waiterIDs = Atomic<UInt64>(0)
     /// The group's coordinator, when `group.id` is set.
     let coordinator: ConsumerCoordinator?
 
@@ -62,9 +65,8 @@ public final class KafkaConsumer: Sendable {
         var partitions: [TopicPartition: PartitionState] = [:]
         var fetchingBrokers: Set<Int32> = []
         var resetting: Set<TopicPartition> = []
-        /// Pollers waiting for data, by a number unique within this consumer.
+        /// Pollers waiting for data, by a number from `waiterIDs`.
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var lastWaiterID: UInt64 = 0
         var isClosed = false
         var rotation = 0
     }
@@ -241,10 +243,7 @@ public final class KafkaConsumer: Sendable {
 
     private func waitForData(until deadline: ContinuousClock.Instant) async {
         // A counter, not a UUID: Foundation's UUID reads /dev/urandom (open, read, close) each time.
-        let id = state.withLockedValue { state in
-            state.lastWaiterID &+= 1
-            return state.lastWaiterID
-        }
+        let id = waiterIDs.add(1, ordering: .relaxed).newValue
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 // A cancellation that came before this registration ran its handler already,
