@@ -1,18 +1,22 @@
 /// Finds the highest sustainable rate for `producerRate: 0`, as a state machine fed one
 /// observation per second (no clock of its own).
 ///
-/// A rate is held for `stepSeconds`; it is sustainable when the producers achieved at least 98%
-/// of it (over the step's seconds after its first, which still carries the previous rate's
-/// acknowledgements; a producer short by a few percent falls further behind every second, and
-/// its latency grows without bound over a long measured phase), the p99 publish latency (from the intended send time) of the step's last second stayed
-/// under `latencyLimitMs`, and the backlog (published but not yet consumed) ended under
-/// `backlogLimitSeconds` of the rate or shrank during the step. The search doubles the rate while
-/// it is sustainable, then bisects (geometrically) between the best sustainable and the first
-/// unsustainable rate until they are within `precision`. After an unsustainable step the rate
-/// drops to half the best sustainable one for a step that is not judged, so the next rate starts
-/// from a drained system, not from the queues the overload left behind (so does the measured
-/// phase). Every step's verdict and reason is kept in `decisions`, so a report can say how the
-/// rate was chosen.
+/// A rate is held for `stepSeconds`; it is sustainable when
+/// - the producers achieved at least 98% of it over the step's seconds after its first (which
+///   still carries the previous rate's acknowledgements) — a producer short by a few percent
+///   falls further behind every second, and its latency grows without bound over a long
+///   measured phase;
+/// - the p99 publish latency (from the intended send time) of the step's last second stayed
+///   under `latencyLimitMs`;
+/// - and the backlog (published but not yet consumed) ended under `backlogLimitSeconds` of the
+///   rate or shrank during the step.
+///
+/// The search doubles the rate while it is sustainable, then bisects (geometrically) between the
+/// best sustainable and the first unsustainable rate until they are within `precision`. After an
+/// unsustainable step the rate drops to half the best sustainable one for a step that is not
+/// judged, so the next rate starts from a drained system, not from the queues the overload left
+/// behind (so does the measured phase). Every step's verdict and reason is kept in `decisions`,
+/// so a report can say how the rate was chosen.
 public struct RateSearch: Sendable {
     public struct Observation: Sendable, Equatable {
         /// The rate asked of all producers together (records/s).
