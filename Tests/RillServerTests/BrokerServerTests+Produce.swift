@@ -50,7 +50,8 @@ extension BrokerServerTests {
         // Ten batches of about 900 bytes fill five 2,000-byte segments; 3,000 bytes of retention
         // leave at most three (retention may already be running while they are produced).
         var settled = false
-        for _ in 0..<500 {  // at most 5 s
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
             let names = try files()
             if try connection.listOffset(topic: "expiring", timestamp: -2).offset > .zero,
                !names.contains(where: { $0.hasSuffix(SegmentFiles.deletedSuffix) }),
