@@ -202,7 +202,8 @@ let package = Package(
             exclude: ["README.md"],
             resources: [.copy("Scripts")]
         ),
-        // The client's sans-IO parts (accumulator, partitioner, configuration) as values.
+        // The client's sans-IO parts (accumulator, partitioner, configuration) as values, and the
+        // event-loop executor its tasks run on.
         .testTarget(
             name: "RillClientTests",
             dependencies: [
@@ -210,6 +211,7 @@ let package = Package(
                 "RillProtocol",
                 "RillFormat",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

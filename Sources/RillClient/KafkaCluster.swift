@@ -9,6 +9,8 @@ import RillProtocol
 public actor KafkaCluster {
     public let configuration: ClientConfiguration
     let group: any EventLoopGroup
+    /// The loop every connection of this client lives on, and tasks that prefer it.
+    public nonisolated let executor: EventLoopExecutor
     private let ownsGroup: Bool
     /// Open broker connections, readable without a hop to the actor: the data path asks for
     /// one per request.
@@ -19,11 +21,15 @@ public actor KafkaCluster {
     private var isClosed = false
     private nonisolated let snapshot = NIOLockedValueBox(ClusterMetadata())
 
-    /// A cluster client on `group`, or on its own single-threaded group when none is given.
+    /// A cluster client on one loop of `group` — its connections and the tasks that prefer its
+    /// `executor` — or on its own single-threaded group when none is given. A group passed in
+    /// must outlive the client: close the client before shutting the group down.
     public init(configuration: ClientConfiguration, group: (any EventLoopGroup)? = nil) {
         self.configuration = configuration
-        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.ownsGroup = group == nil
+        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.group = group
+        executor = EventLoopExecutor(group.next())
     }
 
     /// The latest metadata, readable from any thread without waiting.
@@ -52,7 +58,7 @@ public actor KafkaCluster {
             throw KafkaClientError(.connectionFailed, "no address known for broker \(nodeID)")
         }
         let configuration = self.configuration
-        let group = self.group
+        let group = executor.eventLoop
         let task = Task {
             try await BrokerConnection.connect(host: broker.host, port: broker.port, clientID: configuration.clientID, group: group,
                                                timeout: .milliseconds(configuration.connectTimeoutMilliseconds),
@@ -78,7 +84,7 @@ public actor KafkaCluster {
         for server in configuration.bootstrapServers {
             do {
                 let connection = try await BrokerConnection.connect(
-                    host: server.host, port: server.port, clientID: configuration.clientID, group: group,
+                    host: server.host, port: server.port, clientID: configuration.clientID, group: executor.eventLoop,
                     timeout: .milliseconds(configuration.connectTimeoutMilliseconds), maximumResponseBytes: configuration.maximumResponseBytes)
                 bootstrapConnection = connection
                 return connection
@@ -152,6 +158,9 @@ public actor KafkaCluster {
         for connection in open { await connection.close() }
         if let bootstrapConnection { await bootstrapConnection.close() }
         bootstrapConnection = nil
-        if ownsGroup { try? await group.shutdownGracefully() }
+        if ownsGroup {
+            executor.close()
+            try? await group.shutdownGracefully()
+        }
     }
 }

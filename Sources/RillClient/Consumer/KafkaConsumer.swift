@@ -255,7 +255,7 @@ public final class KafkaConsumer: Sendable {
                 }
                 guard registered else { continuation.resume(); return }
                 let delay = deadline - ContinuousClock.now
-                cluster.group.next().scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] in self?.wake(id) }
+                cluster.executor.eventLoop.scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] in self?.wake(id) }
             }
         } onCancel: {
             wake(id)
@@ -304,7 +304,7 @@ public final class KafkaConsumer: Sendable {
             return brokers
         }
         for broker in brokers {
-            Task { await self.fetchLoop(broker) }
+            Task(executorPreference: cluster.executor) { await self.fetchLoop(broker) }
         }
     }
 

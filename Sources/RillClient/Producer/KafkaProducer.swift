@@ -98,7 +98,7 @@ public final class KafkaProducer: Sendable {
         let (reportStream, reports) = AsyncStream<[DeliveryReport]>.makeStream()
         self.reports = reports
         deliveryReports = DeliveryReports(stream: reportStream)
-        timerLoop = self.cluster.group.next()
+        timerLoop = self.cluster.executor.eventLoop
         senderTask = NIOLockedValueBox(nil)
         pendingWakeups = wakeups
     }
@@ -255,7 +255,7 @@ public final class KafkaProducer: Sendable {
     // MARK: Sender
 
     private func startSender() {
-        let task = Task { await self.runSender() }
+        let task = Task(executorPreference: cluster.executor) { await self.runSender() }
         senderTask.withLockedValue { $0 = task }
     }
 
@@ -292,7 +292,7 @@ public final class KafkaProducer: Sendable {
         if !expired.isEmpty { report(expired) }
         for (broker, batches) in requests {
             // Owned by the producer: it ends when the request is answered or has failed.
-            Task { await self.sendRequest(batches, to: broker, turn: turns[broker]!) }
+            Task(executorPreference: cluster.executor) { await self.sendRequest(batches, to: broker, turn: turns[broker]!) }
         }
         if needsReset { Task { await self.resetProducerID() } }
         armTimer(deadline)
