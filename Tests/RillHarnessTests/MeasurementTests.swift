@@ -81,6 +81,16 @@ import Testing
         #expect(RateSchedule(recordsPerSecond: 1, start: 0).sleepNanoseconds(beforeRecord: 1, at: 0, limit: 512) == 10_000_000)
     }
 
+    /// Below `pacingMinimumChunk` records per slack (80,000 records/s) the sender paces each
+    /// record, and the driver runs it on the client's event loop; above, and unthrottled, not.
+    @Test func pacesPerRecordBelowAChunkPerSlack() {
+        #expect(RateSchedule(recordsPerSecond: 20_000, start: 0).pacesPerRecord)
+        #expect(RateSchedule(recordsPerSecond: 79_999, start: 0).pacesPerRecord)
+        #expect(!RateSchedule(recordsPerSecond: 80_000, start: 0).pacesPerRecord)
+        #expect(!RateSchedule(recordsPerSecond: 2_000_000, start: 0).pacesPerRecord)
+        #expect(!RateSchedule(recordsPerSecond: nil, start: 0).pacesPerRecord)
+    }
+
     @Test func rateChangeStartsANewSegmentAndUnthrottledIsAlwaysDue() {
         var schedule = RateSchedule(recordsPerSecond: 10, start: 0)
         schedule.change(recordsPerSecond: 1000, fromRecord: 5, at: 2_000_000_000)

@@ -121,10 +121,11 @@ public final class ClientDriver: MeasuredDriver {
     /// Every producer, delivery-report and consumer task, until `control.stop()`.
     public func run(control: DriverControl) async {
         await withTaskGroup(of: Void.self) { group in
-            for index in consumers.indices { group.addTask { await self.runConsumer(index, control: control) } }
+            for index in consumers.indices { group.addTask(executorPreference: consumers[index].consumer.cluster.executor) { await self.runConsumer(index, control: control) } }
             for index in producers.indices {
-                group.addTask { await self.runDeliveryReports(index, control: control) }
-                group.addTask {
+                let executor = producers[index].cluster.executor
+                group.addTask(executorPreference: executor) { await self.runDeliveryReports(index, control: control) }
+                group.addTask(executorPreference: executor) {
                     await control.waitUntilProducing()
                     await self.runProducer(index, control: control)
                 }
@@ -149,57 +150,48 @@ public final class ClientDriver: MeasuredDriver {
         var intended = [UInt64](repeating: 0, count: Self.chunkLimit)
         var values: [ByteBuffer] = []
         values.reserveCapacity(Self.chunkLimit)
-        while !control.areProducersStopping {
-            if control.rateGeneration != generation {
-                generation = control.rateGeneration
-                schedule.change(recordsPerSecond: control.rate.map { $0 / producerCount }, fromRecord: sequence, at: MonotonicClock.now())
-            }
-            let now = MonotonicClock.now()
-            let due = schedule.dueCount(from: sequence, at: now, limit: Self.chunkLimit)
-            if due == 0 {
-                try? await Task.sleep(for: .nanoseconds(schedule.sleepNanoseconds(beforeRecord: sequence, at: now, limit: Self.chunkLimit)))
-                continue
-            }
-            for offset in 0..<due { intended[offset] = schedule.intendedTime(ofRecord: sequence + offset) ?? now }
-            if let stampedWriter {
-                intended.withUnsafeBufferPointer { stampedWriter.values(firstSequence: sequence, intendedTimes: UnsafeBufferPointer(rebasing: $0[0..<due]), into: &values) }
-            }
-            statistics.update { data in
-                for offset in 0..<due { _ = data.histograms.delay.record((now &- min(now, intended[offset])) / 1000) }
-            }
-            let timestamp = Timestamp(milliseconds: MonotonicClock.wallMilliseconds())
-            for offset in 0..<due {
-                let value = stampedWriter != nil ? values[offset] : pool.payloads[(sequence + offset) % pool.payloads.count]
-                let key = chooser.nextKey().map { keys[$0] }
-                let record = ProducerRecord(topic: topic, key: key, value: value, timestamp: timestamp)
-                let context = ReportContext.pack(intendedMicroseconds: (intended[offset] &- control.start) / 1000,
-                                                 delayMicroseconds: (now &- min(now, intended[offset])) / 1000)
-                do {
-                    if try !producer.offer(record, context: context) {
-                        // The first record learns the topic's partitions (enqueue's slow path);
-                        // after that a refused offer is back-pressure: the driver falls behind
-                        // its schedule (publish delay) and retries, until told to stop.
-                        if sequence + offset == 0 {
-                            try await producer.enqueue(record, context: context)
+        var isClosed = false
+        // The sender runs on the client's event loop while it paces each record, on the shared
+        // pool at higher rates (`RateSchedule.pacesPerRecord`); the inner loop returns to move
+        // when a rate change crosses that line, or when the producer is closed.
+        while !control.areProducersStopping && !isClosed {
+            let onClientLoop = schedule.pacesPerRecord
+            await withTaskExecutorPreference(onClientLoop ? producer.cluster.executor : globalConcurrentExecutor) {
+                while !control.areProducersStopping {
+                    if control.rateGeneration != generation {
+                        generation = control.rateGeneration
+                        schedule.change(recordsPerSecond: control.rate.map { $0 / producerCount }, fromRecord: sequence, at: MonotonicClock.now())
+                        if schedule.pacesPerRecord != onClientLoop { return }
+                    }
+                    let now = MonotonicClock.now()
+                    let due = schedule.dueCount(from: sequence, at: now, limit: Self.chunkLimit)
+                    if due == 0 {
+                        let sleep = schedule.sleepNanoseconds(beforeRecord: sequence, at: now, limit: Self.chunkLimit)
+                        if onClientLoop {
+                            await producer.cluster.executor.sleep(until: .now() + .nanoseconds(sleep))
                         } else {
-                            while try !producer.offer(record, context: context) {
-                                if control.areProducersStopping { break }
-                                try? await Task.sleep(for: .microseconds(200))
-                            }
+                            try? await Task.sleep(for: .nanoseconds(sleep))
                         }
+                        continue
                     }
-                } catch {
+                    for offset in 0..<due { intended[offset] = schedule.intendedTime(ofRecord: sequence + offset) ?? now }
+                    if let stampedWriter {
+                        intended.withUnsafeBufferPointer { stampedWriter.values(firstSequence: sequence, intendedTimes: UnsafeBufferPointer(rebasing: $0[0..<due]), into: &values) }
+                    }
                     statistics.update { data in
-                        data.publishErrors += 1
-                        if data.firstError == nil { data.firstError = "publish: \(error)" }
+                        for offset in 0..<due { _ = data.histograms.delay.record((now &- min(now, intended[offset])) / 1000) }
                     }
-                    if (error as? KafkaClientError)?.code == .closed { return }
+                    let chunk = Chunk(first: sequence, intended: intended[0..<due], values: stampedWriter != nil ? values[0..<due] : nil, now: now)
+                    if !(await send(chunk, producer: producer, topic: topic, chooser: &chooser, statistics: statistics, control: control)) {
+                        isClosed = true
+                        return
+                    }
+                    sequence += due
+                    // Behind schedule: let the other tasks run before the next chunk. On
+                    // schedule, the next pass sleeps anyway.
+                    if schedule.dueCount(from: sequence, at: MonotonicClock.now(), limit: 1) > 0 { await Task.yield() }
                 }
             }
-            sequence += due
-            // Behind schedule: let the other tasks run before the next chunk. On schedule, the
-            // next pass sleeps anyway.
-            if schedule.dueCount(from: sequence, at: MonotonicClock.now(), limit: 1) > 0 { await Task.yield() }
         }
         if !(await finishes(within: DriverControl.shutdownTimeout, { await producer.close() })) {
             statistics.update { data in
@@ -207,6 +199,49 @@ public final class ClientDriver: MeasuredDriver {
                 if data.firstError == nil { data.firstError = "producer \(index) did not finish flushing within \(DriverControl.shutdownTimeout) of the end; its unacknowledged records are not counted" }
             }
         }
+    }
+
+    /// Records due together: their intended times and, for stamped values, the values.
+    struct Chunk {
+        var first: Int
+        var intended: ArraySlice<UInt64>
+        var values: ArraySlice<ByteBuffer>?
+        var now: UInt64
+    }
+
+    /// Hands a chunk's records to the producer; false once the producer is closed.
+    private func send(_ chunk: Chunk, producer: KafkaProducer, topic: String, chooser: inout KeyChooser, statistics: TaskStatistics, control: DriverControl) async -> Bool {
+        let timestamp = Timestamp(milliseconds: MonotonicClock.wallMilliseconds())
+        let now = chunk.now
+        for (offset, intended) in zip(chunk.intended.indices, chunk.intended) {
+            let sequence = chunk.first + offset
+            let value = chunk.values?[offset] ?? pool.payloads[sequence % pool.payloads.count]
+            let key = chooser.nextKey().map { keys[$0] }
+            let record = ProducerRecord(topic: topic, key: key, value: value, timestamp: timestamp)
+            let context = ReportContext.pack(intendedMicroseconds: (intended &- control.start) / 1000, delayMicroseconds: (now &- min(now, intended)) / 1000)
+            do {
+                if try !producer.offer(record, context: context) {
+                    // The first record learns the topic's partitions (enqueue's slow path);
+                    // after that a refused offer is back-pressure: the driver falls behind its
+                    // schedule (publish delay) and retries, until told to stop.
+                    if sequence == 0 {
+                        try await producer.enqueue(record, context: context)
+                    } else {
+                        while try !producer.offer(record, context: context) {
+                            if control.areProducersStopping { break }
+                            try? await Task.sleep(for: .microseconds(200))
+                        }
+                    }
+                }
+            } catch {
+                statistics.update { data in
+                    data.publishErrors += 1
+                    if data.firstError == nil { data.firstError = "publish: \(error)" }
+                }
+                if (error as? KafkaClientError)?.code == .closed { return false }
+            }
+        }
+        return true
     }
 
     /// Records acknowledgements until the producer is closed.
