@@ -166,6 +166,27 @@ import Testing
         #expect(judge([60_000, 99_500, 100_000])?.isSustainable == true)
     }
 
+    /// Consumers a fifth short of the rate: the backlog stays under a second of the rate for a
+    /// three-second step, but it grows every second, so the rate is not sustainable. A backlog
+    /// that only wobbles (a fetch in flight) is.
+    @Test func consumersFallingBehindAreNotSustainable() {
+        func judge(_ backlogs: [Double]) -> RateSearch.Decision? {
+            var settings = RateSearchSettings()
+            settings.stepSeconds = 3
+            settings.initialRate = 100_000
+            var search = RateSearch(settings: settings)
+            for backlog in backlogs {
+                _ = search.observe(.init(targetRate: 100_000, publishedRecords: 100_000, backlogRecords: backlog, publishP99Milliseconds: 5))
+            }
+            return search.decisions.first
+        }
+        let behind = judge([20_000, 40_000, 60_000])
+        #expect(behind?.isSustainable == false)
+        #expect(behind?.reason.contains("consumers fell behind") == true)
+        #expect(judge([5000, 9000, 4000])?.isSustainable == true)
+        #expect(judge([0, 3000, 6000])?.isSustainable == true, "growing, but under a tenth of a second of the rate")
+    }
+
     @Test func saysWhyARateWasNotSustainable() {
         let (_, search) = simulate(capacity: 50_000)
         let refused = search.decisions.first { !$0.isSustainable }

@@ -8,8 +8,13 @@
 ///   measured phase;
 /// - the p99 publish latency (from the intended send time) of the step's last second stayed
 ///   under `latencyLimitMs`;
-/// - and the backlog (published but not yet consumed) ended under `backlogLimitSeconds` of the
-///   rate or shrank during the step.
+/// - the backlog (published but not yet consumed) ended under `backlogLimitSeconds` of the
+///   rate or shrank during the step;
+/// - and the consumers kept up: over the same seconds the backlog grew by less than 2% of the
+///   rate per second (or stayed under a tenth of a second of it, where a fetch in flight is
+///   noise). Consumers a fifth short fill a second's backlog only after five seconds — a step
+///   of three passes, and the measured phase then reports a consume rate far below the
+///   publish rate.
 ///
 /// The search doubles the rate while it is sustainable, then bisects (geometrically) between the
 /// best sustainable and the first unsustainable rate until they are within `precision`. After an
@@ -56,6 +61,8 @@ public struct RateSearch: Sendable {
 
     /// The share of a rate the producers must achieve for it to be sustainable.
     static let minimumAchievedFraction = 0.98
+    /// A backlog under this many seconds of the rate is not counted as consumers falling behind.
+    static let backlogNoiseSeconds = 0.1
 
     public let settings: RateSearchSettings
     public private(set) var currentRate: Double
@@ -125,6 +132,11 @@ public struct RateSearch: Sendable {
         }
         if last.backlogRecords > backlogLimit && last.backlogRecords >= backlogAtStepStart {
             reasons.append(String(format: "backlog %.0f records > %.0f (%.1f s of the rate) and not shrinking", last.backlogRecords, backlogLimit, settings.backlogLimitSeconds))
+        }
+        let backlogBefore = step.count > 1 ? step[0].backlogRecords : backlogAtStepStart
+        let growth = (last.backlogRecords - backlogBefore) / Double(judged.count)
+        if growth > (1 - Self.minimumAchievedFraction) * rate && last.backlogRecords > Self.backlogNoiseSeconds * rate {
+            reasons.append(String(format: "consumers fell behind: the backlog grew %.0f records/s (> %.0f%% of the rate)", growth, (1 - Self.minimumAchievedFraction) * 100))
         }
         let reason = reasons.isEmpty
             ? String(format: "sustainable: achieved %.0f records/s, p99 %.2f ms, backlog %.0f records", achieved, last.publishP99Milliseconds, last.backlogRecords)
