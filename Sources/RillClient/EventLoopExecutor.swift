@@ -9,8 +9,9 @@ import NIOCore
 /// Each client's `KafkaCluster` opens its connections on one loop and offers it as `executor`;
 /// the producer's sender and the consumer's fetchers prefer it, and an application can start
 /// its own tasks there (`Task(executorPreference:)`) to keep a request's whole path on one
-/// thread. Once `close`d (before its loop shuts down), jobs run on a Dispatch queue instead: a
-/// job handed to a loop that has shut down is dropped, and its task would never resume.
+/// thread. Once `close`d (the cluster closes it when it closes), jobs run on a Dispatch queue
+/// instead: the loop may shut down next, and a job handed to a loop that has shut down is
+/// dropped — its task would never resume.
 public final class EventLoopExecutor: TaskExecutor {
     public let eventLoop: any EventLoop
     private let isOpen = NIOLockedValueBox(true)
@@ -28,7 +29,7 @@ public final class EventLoopExecutor: TaskExecutor {
         if !isQueued { DispatchQueue.global().async { job.runSynchronously(on: executor) } }
     }
 
-    /// From now on, jobs run off the loop (its owner is about to shut it down).
+    /// From now on, jobs run off the loop (it may be about to shut down).
     public func close() {
         isOpen.withLockedValue { $0 = false }
     }

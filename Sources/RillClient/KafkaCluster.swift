@@ -158,9 +158,9 @@ public actor KafkaCluster {
         for connection in open { await connection.close() }
         if let bootstrapConnection { await bootstrapConnection.close() }
         bootstrapConnection = nil
-        if ownsGroup {
-            executor.close()
-            try? await group.shutdownGracefully()
-        }
+        // Tasks still winding down (a fetch failed by the close) resume off the loop from now
+        // on: its group may shut down next, and NIO drops a job handed to a dead loop.
+        executor.close()
+        if ownsGroup { try? await group.shutdownGracefully() }
     }
 }
