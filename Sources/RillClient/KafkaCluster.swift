@@ -57,13 +57,7 @@ public actor KafkaCluster {
         guard let broker = metadataSnapshot.brokers[nodeID] else {
             throw KafkaClientError(.connectionFailed, "no address known for broker \(nodeID)")
         }
-        let configuration = self.configuration
-        let group = executor.eventLoop
-        let task = Task {
-            try await BrokerConnection.connect(host: broker.host, port: broker.port, clientID: configuration.clientID, group: group,
-                                               timeout: .milliseconds(configuration.connectTimeoutMilliseconds),
-                                               maximumResponseBytes: configuration.maximumResponseBytes)
-        }
+        let task = Task { try await connect(host: broker.host, port: broker.port) }
         connecting[nodeID] = task
         defer { connecting[nodeID] = nil }
         let connection = try await task.value
@@ -75,6 +69,14 @@ public actor KafkaCluster {
         return connection
     }
 
+    /// Opens a connection to `host:port` with this client's settings, on its loop. The caller
+    /// owns it: only `connection(to:)` keeps the connections it opens.
+    nonisolated func connect(host: String, port: Int) async throws -> BrokerConnection {
+        try await BrokerConnection.connect(host: host, port: port, clientID: configuration.clientID, group: executor.eventLoop,
+                                           timeout: .milliseconds(configuration.connectTimeoutMilliseconds),
+                                           maximumResponseBytes: configuration.maximumResponseBytes)
+    }
+
     /// Some live connection: an existing broker connection, else a bootstrap server.
     public func anyConnection() async throws -> BrokerConnection {
         try checkOpen()
@@ -83,9 +85,7 @@ public actor KafkaCluster {
         var failures: [String] = []
         for server in configuration.bootstrapServers {
             do {
-                let connection = try await BrokerConnection.connect(
-                    host: server.host, port: server.port, clientID: configuration.clientID, group: executor.eventLoop,
-                    timeout: .milliseconds(configuration.connectTimeoutMilliseconds), maximumResponseBytes: configuration.maximumResponseBytes)
+                let connection = try await connect(host: server.host, port: server.port)
                 bootstrapConnection = connection
                 return connection
             } catch {

@@ -49,9 +49,7 @@ actor ConsumerCoordinator {
         guard answer.errorCode == .none else {
             throw KafkaClientError.broker(answer.errorCode, "finding the coordinator of group \(groupID)")
         }
-        let found = try await BrokerConnection.connect(
-            host: answer.host, port: Int(answer.port), clientID: configuration.client.clientID, group: cluster.group,
-            timeout: .milliseconds(configuration.client.connectTimeoutMilliseconds), maximumResponseBytes: configuration.client.maximumResponseBytes)
+        let found = try await cluster.connect(host: answer.host, port: Int(answer.port))
         if isClosed {
             await found.close()
             throw KafkaClientError(.closed, "the consumer is closed")
