@@ -29,7 +29,8 @@ public final class KafkaProducer: Sendable {
     private let reports: AsyncStream<[DeliveryReport]>.Continuation
     /// Delivery reports for records sent with `enqueue`, in completion order.
     public let deliveryReports: DeliveryReports
-    private let timerLoop: any EventLoop
+    /// The client's loop (`cluster.executor`) keeps the producer's timers too.
+    private var timerLoop: any EventLoop { cluster.executor.eventLoop }
     private let senderTask: NIOLockedValueBox<Task<Void, Never>?>
 
     struct State {
@@ -98,7 +99,6 @@ public final class KafkaProducer: Sendable {
         let (reportStream, reports) = AsyncStream<[DeliveryReport]>.makeStream()
         self.reports = reports
         deliveryReports = DeliveryReports(stream: reportStream)
-        timerLoop = self.cluster.executor.eventLoop
         senderTask = NIOLockedValueBox(nil)
         pendingWakeups = wakeups
     }
