@@ -149,42 +149,35 @@ import Testing
     /// Producers 3% short of the rate fall further behind every second: not sustainable, even
     /// with latency and backlog still under their limits. The step's first second (the previous
     /// rate's acknowledgements) is not counted.
-    @Test func producersAFewPercentShortAreNotSustainable() {
-        func judge(_ published: [Double]) -> RateSearch.Decision? {
-            var settings = RateSearchSettings()
-            settings.stepSeconds = 3
-            settings.initialRate = 100_000
-            var search = RateSearch(settings: settings)
-            for records in published {
-                _ = search.observe(.init(targetRate: 100_000, publishedRecords: records, backlogRecords: 0, publishP99Milliseconds: 5))
-            }
-            return search.decisions.first
+    /// The verdict on one 3-s step at 100,000 records/s, given each second's published records
+    /// and backlog (p99 5 ms throughout).
+    func judgeStep(published: [Double] = [100_000, 100_000, 100_000], backlogs: [Double] = [0, 0, 0]) -> RateSearch.Decision? {
+        var settings = RateSearchSettings()
+        settings.stepSeconds = 3
+        settings.initialRate = 100_000
+        var search = RateSearch(settings: settings)
+        for (records, backlog) in zip(published, backlogs) {
+            _ = search.observe(.init(targetRate: 100_000, publishedRecords: records, backlogRecords: backlog, publishP99Milliseconds: 5))
         }
-        let short = judge([100_000, 97_000, 97_000])
+        return search.decisions.first
+    }
+
+    @Test func producersAFewPercentShortAreNotSustainable() {
+        let short = judgeStep(published: [100_000, 97_000, 97_000])
         #expect(short?.isSustainable == false)
         #expect(short?.reason.contains("< 98%") == true)
-        #expect(judge([60_000, 99_500, 100_000])?.isSustainable == true)
+        #expect(judgeStep(published: [60_000, 99_500, 100_000])?.isSustainable == true)
     }
 
     /// Consumers a fifth short of the rate: the backlog stays under a second of the rate for a
     /// three-second step, but it grows every second, so the rate is not sustainable. A backlog
     /// that only wobbles (a fetch in flight) is.
     @Test func consumersFallingBehindAreNotSustainable() {
-        func judge(_ backlogs: [Double]) -> RateSearch.Decision? {
-            var settings = RateSearchSettings()
-            settings.stepSeconds = 3
-            settings.initialRate = 100_000
-            var search = RateSearch(settings: settings)
-            for backlog in backlogs {
-                _ = search.observe(.init(targetRate: 100_000, publishedRecords: 100_000, backlogRecords: backlog, publishP99Milliseconds: 5))
-            }
-            return search.decisions.first
-        }
-        let behind = judge([20_000, 40_000, 60_000])
+        let behind = judgeStep(backlogs: [20_000, 40_000, 60_000])
         #expect(behind?.isSustainable == false)
         #expect(behind?.reason.contains("consumers fell behind") == true)
-        #expect(judge([5000, 9000, 4000])?.isSustainable == true)
-        #expect(judge([0, 3000, 6000])?.isSustainable == true, "growing, but under a tenth of a second of the rate")
+        #expect(judgeStep(backlogs: [5000, 9000, 4000])?.isSustainable == true)
+        #expect(judgeStep(backlogs: [0, 3000, 6000])?.isSustainable == true, "growing, but under a tenth of a second of the rate")
     }
 
     @Test func saysWhyARateWasNotSustainable() {
