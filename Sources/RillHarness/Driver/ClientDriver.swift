@@ -137,68 +137,87 @@ public final class ClientDriver: MeasuredDriver {
 
     /// Sends records on the schedule until `control` says stop, then closes the producer (which
     /// flushes, and ends its delivery reports).
+    ///
+    /// The pacing runs on the client's event loop while it paces each record and on the shared
+    /// pool at higher rates (`RateSchedule.pacesPerRecord`); `pace` returns to move it when a
+    /// rate change crosses that line.
     public func runProducer(_ index: Int, control: DriverControl) async {
         let producer = producers[index]
-        let statistics = producerStatistics[index]
-        let topic = topics[index % topics.count]
-        let stampedWriter = workload.isStamped ? StampedValueWriter(pool: pool, producerIndex: index) : nil
-        var chooser = KeyChooser(workload.effectiveKeyDistribution, seed: workload.seed &+ UInt64(index) &* 0x9E37_79B9)
-        let producerCount = Double(producers.count)
-        var generation = control.rateGeneration
-        var schedule = RateSchedule(recordsPerSecond: control.rate.map { $0 / producerCount }, start: MonotonicClock.now())
-        var sequence = 0
-        var intended = [UInt64](repeating: 0, count: Self.chunkLimit)
-        var values: [ByteBuffer] = []
-        values.reserveCapacity(Self.chunkLimit)
-        var isClosed = false
-        // The sender runs on the client's event loop while it paces each record, on the shared
-        // pool at higher rates (`RateSchedule.pacesPerRecord`); the inner loop returns to move
-        // when a rate change crosses that line, or when the producer is closed.
-        while !control.areProducersStopping && !isClosed {
-            let onClientLoop = schedule.pacesPerRecord
-            await withTaskExecutorPreference(onClientLoop ? producer.cluster.executor : globalConcurrentExecutor) {
-                while !control.areProducersStopping {
-                    if control.rateGeneration != generation {
-                        generation = control.rateGeneration
-                        schedule.change(recordsPerSecond: control.rate.map { $0 / producerCount }, fromRecord: sequence, at: MonotonicClock.now())
-                        if schedule.pacesPerRecord != onClientLoop { return }
-                    }
-                    let now = MonotonicClock.now()
-                    let due = schedule.dueCount(from: sequence, at: now, limit: Self.chunkLimit)
-                    if due == 0 {
-                        let sleep = schedule.sleepNanoseconds(beforeRecord: sequence, at: now, limit: Self.chunkLimit)
-                        if onClientLoop {
-                            await producer.cluster.executor.sleep(until: .now() + .nanoseconds(sleep))
-                        } else {
-                            try? await Task.sleep(for: .nanoseconds(sleep))
-                        }
-                        continue
-                    }
-                    for offset in 0..<due { intended[offset] = schedule.intendedTime(ofRecord: sequence + offset) ?? now }
-                    if let stampedWriter {
-                        intended.withUnsafeBufferPointer { stampedWriter.values(firstSequence: sequence, intendedTimes: UnsafeBufferPointer(rebasing: $0[0..<due]), into: &values) }
-                    }
-                    statistics.update { data in
-                        for offset in 0..<due { _ = data.histograms.delay.record((now &- min(now, intended[offset])) / 1000) }
-                    }
-                    let chunk = Chunk(first: sequence, intended: intended[0..<due], values: stampedWriter != nil ? values[0..<due] : nil, now: now)
-                    if !(await send(chunk, producer: producer, topic: topic, chooser: &chooser, statistics: statistics, control: control)) {
-                        isClosed = true
-                        return
-                    }
-                    sequence += due
-                    // Behind schedule: let the other tasks run before the next chunk. On
-                    // schedule, the next pass sleeps anyway.
-                    if schedule.dueCount(from: sequence, at: MonotonicClock.now(), limit: 1) > 0 { await Task.yield() }
-                }
+        var progress = ProducerProgress(
+            index: index, schedule: RateSchedule(recordsPerSecond: control.rate.map { $0 / Double(producers.count) }, start: MonotonicClock.now()),
+            generation: control.rateGeneration, chooser: KeyChooser(workload.effectiveKeyDistribution, seed: workload.seed &+ UInt64(index) &* 0x9E37_79B9),
+            stampedWriter: workload.isStamped ? StampedValueWriter(pool: pool, producerIndex: index) : nil)
+        while true {
+            let onClientLoop = progress.schedule.pacesPerRecord
+            let outcome = await withTaskExecutorPreference(onClientLoop ? producer.cluster.executor : globalConcurrentExecutor) {
+                await pace(&progress, onClientLoop: onClientLoop, control: control)
             }
+            if outcome != .moved { break }
         }
         if !(await finishes(within: DriverControl.shutdownTimeout, { await producer.close() })) {
-            statistics.update { data in
+            producerStatistics[index].update { data in
                 data.publishErrors += 1
                 if data.firstError == nil { data.firstError = "producer \(index) did not finish flushing within \(DriverControl.shutdownTimeout) of the end; its unacknowledged records are not counted" }
             }
         }
+    }
+
+    /// Where one producer is in its schedule, kept across moves between threads.
+    struct ProducerProgress {
+        let index: Int
+        var schedule: RateSchedule
+        var generation: Int
+        var sequence = 0
+        var chooser: KeyChooser
+        let stampedWriter: StampedValueWriter?
+        var intended = [UInt64](repeating: 0, count: ClientDriver.chunkLimit)
+        var values: [ByteBuffer] = []
+    }
+
+    enum PaceOutcome { case stopped, closed, moved }
+
+    /// Sends due records and sleeps between them until told to stop, the producer is closed,
+    /// or a rate change means the pacing belongs on the other side of `pacesPerRecord`.
+    private func pace(_ progress: inout ProducerProgress, onClientLoop: Bool, control: DriverControl) async -> PaceOutcome {
+        let producer = producers[progress.index]
+        let statistics = producerStatistics[progress.index]
+        let topic = topics[progress.index % topics.count]
+        while !control.areProducersStopping {
+            if control.rateGeneration != progress.generation {
+                progress.generation = control.rateGeneration
+                progress.schedule.change(recordsPerSecond: control.rate.map { $0 / Double(producers.count) }, fromRecord: progress.sequence, at: MonotonicClock.now())
+                if progress.schedule.pacesPerRecord != onClientLoop { return .moved }
+            }
+            let now = MonotonicClock.now()
+            let sequence = progress.sequence
+            let due = progress.schedule.dueCount(from: sequence, at: now, limit: Self.chunkLimit)
+            if due == 0 {
+                let sleep = progress.schedule.sleepNanoseconds(beforeRecord: sequence, at: now, limit: Self.chunkLimit)
+                if onClientLoop {
+                    await producer.cluster.executor.sleep(until: .now() + .nanoseconds(sleep))
+                } else {
+                    try? await Task.sleep(for: .nanoseconds(sleep))
+                }
+                continue
+            }
+            for offset in 0..<due { progress.intended[offset] = progress.schedule.intendedTime(ofRecord: sequence + offset) ?? now }
+            if let stampedWriter = progress.stampedWriter {
+                progress.intended.withUnsafeBufferPointer {
+                    stampedWriter.values(firstSequence: sequence, intendedTimes: UnsafeBufferPointer(rebasing: $0[0..<due]), into: &progress.values)
+                }
+            }
+            let intended = progress.intended[0..<due]
+            statistics.update { data in
+                for time in intended { _ = data.histograms.delay.record((now &- min(now, time)) / 1000) }
+            }
+            let chunk = Chunk(first: sequence, intended: intended, values: progress.stampedWriter != nil ? progress.values[0..<due] : nil, now: now)
+            guard await send(chunk, producer: producer, topic: topic, chooser: &progress.chooser, statistics: statistics, control: control) else { return .closed }
+            progress.sequence += due
+            // Behind schedule: let the other tasks run before the next chunk. On schedule, the
+            // next pass sleeps anyway.
+            if progress.schedule.dueCount(from: progress.sequence, at: MonotonicClock.now(), limit: 1) > 0 { await Task.yield() }
+        }
+        return .stopped
     }
 
     /// Records due together: their intended times and, for stamped values, the values.
