@@ -15,7 +15,20 @@ public final class BrokerConnection: Sendable {
     /// The broker's supported range per API, from ApiVersions.
     public let brokerVersions: [ApiKey: ClosedRange<Int16>]
     let clientID: String
-    private let correlationIDs = NIOLockedValueBox<Int32>(0)
+    private let starts = NIOLockedValueBox(StartState())
+
+    /// Correlation ids, and how many requests `start` handed to the loop that it has not
+    /// enqueued yet: a request started on the loop is enqueued inline only when none is
+    /// waiting, so requests are still written in the order of their `start` calls.
+    private struct StartState {
+        var correlationID: Int32 = 0
+        var queued = 0
+
+        mutating func nextCorrelationID() -> Int32 {
+            correlationID = correlationID == Int32.max ? 0 : correlationID + 1
+            return correlationID
+        }
+    }
 
     init(host: String, port: Int, channel: any Channel, handler: NIOLoopBound<ClientRequestHandler>, brokerVersions: [ApiKey: ClosedRange<Int16>], clientID: String) {
         self.host = host
@@ -89,10 +102,7 @@ public final class BrokerConnection: Sendable {
     }
 
     func nextCorrelationID() -> Int32 {
-        correlationIDs.withLockedValue { value in
-            value = value == Int32.max ? 0 : value + 1
-            return value
-        }
+        starts.withLockedValue { $0.nextCorrelationID() }
     }
 
     /// Sends a request and waits for its response. If the connection closes or the timeout
@@ -106,13 +116,26 @@ public final class BrokerConnection: Sendable {
     /// batches in sequence order on the wire.
     public func start<Request: KafkaRequestMessage>(_ request: Request, version: Int16? = nil, timeout: TimeAmount = .seconds(30)) throws -> PendingResponse<Request.Response> {
         let version = try version ?? self.version(for: Request.apiKey)
-        let correlationID = nextCorrelationID()
+        let eventLoop = channel.eventLoop
+        // A task running on the connection's loop (the client's executor) writes the request
+        // itself instead of queueing a job for the loop it is already on.
+        let (correlationID, inline) = starts.withLockedValue { state in
+            let inline = state.queued == 0 && eventLoop.inEventLoop
+            if !inline { state.queued += 1 }
+            return (state.nextCorrelationID(), inline)
+        }
         let frame = encode(request, version: version, correlationID: correlationID)
-        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        let pending = ClientRequestHandler.Pending(correlationID: correlationID, apiKey: Request.apiKey, version: version, promise: promise, expectsResponse: true)
+        let promise = eventLoop.makePromise(of: ByteBuffer.self)
+        let pending = ClientRequestHandler.Pending(correlationID: correlationID, apiKey: Request.apiKey, version: version, promise: promise, deadline: eventLoop.now + timeout)
         let handler = self.handler
-        channel.eventLoop.execute {
-            handler.value.enqueue(pending, frame: frame, timeout: timeout)
+        if inline {
+            handler.value.enqueue(pending, frame: frame)
+        } else {
+            let starts = self.starts
+            eventLoop.execute {
+                handler.value.enqueue(pending, frame: frame)
+                starts.withLockedValue { $0.queued -= 1 }
+            }
         }
         return PendingResponse(body: promise.futureResult, version: version)
     }
@@ -162,6 +185,12 @@ public final class BrokerConnection: Sendable {
 }
 
 /// Matches response frames to requests in order. Lives on the connection's event loop.
+///
+/// Request timeouts share one timer: it is armed for the earliest deadline in flight and, when
+/// it fires, fails the connection if a deadline has passed or re-arms for the next one. A
+/// request that gets its response leaves the timer alone, so a stream of short requests costs
+/// no timer work per request (a scheduled task and its cancellation each re-programmed the
+/// loop's timerfd).
 final class ClientRequestHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -170,28 +199,24 @@ final class ClientRequestHandler: ChannelInboundHandler {
         var apiKey: ApiKey
         var version: Int16
         var promise: EventLoopPromise<ByteBuffer>
-        var expectsResponse: Bool
-        var timeout: Scheduled<Void>?
+        var deadline: NIODeadline
     }
 
     private var inFlight = CircularBuffer<Pending>()
     private var context: ChannelHandlerContext?
     private var closedError: KafkaClientError?
+    /// The timeout timer and the deadline it is armed for.
+    private var timeoutCheck: (task: Scheduled<Void>, deadline: NIODeadline)?
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func enqueue(_ pending: Pending, frame: [ByteBuffer], timeout: TimeAmount) {
+    func enqueue(_ pending: Pending, frame: [ByteBuffer]) {
         guard let context, closedError == nil else {
             pending.promise.fail(closedError ?? KafkaClientError(.connectionClosed, "connection is closed"))
             return
         }
-        var pending = pending
-        let correlationID = pending.correlationID
-        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        pending.timeout = context.eventLoop.scheduleTask(in: timeout) {
-            this.value.timedOut(correlationID: correlationID)
-        }
         inFlight.append(pending)
+        armTimeoutCheck(for: pending.deadline, context: context)
         for part in frame { context.write(NIOAny(part), promise: nil) }
         context.flush()
     }
@@ -202,7 +227,6 @@ final class ClientRequestHandler: ChannelInboundHandler {
             failAll(KafkaClientError(.protocolViolation, "response without a request", outcome: .unknown), context: context)
             return
         }
-        pending.timeout?.cancel()
         guard let correlationID = frame.readInteger(as: Int32.self), correlationID == pending.correlationID else {
             pending.promise.fail(KafkaClientError(.protocolViolation, "correlation id mismatch on \(pending.apiKey)", outcome: .unknown))
             failAll(KafkaClientError(.protocolViolation, "responses out of order", outcome: .unknown), context: context)
@@ -217,10 +241,25 @@ final class ClientRequestHandler: ChannelInboundHandler {
         pending.promise.succeed(frame)
     }
 
-    private func timedOut(correlationID: Int32) {
-        guard let context, inFlight.contains(where: { $0.correlationID == correlationID }) else { return }
-        // The broker may still apply it; the connection can no longer be trusted for order.
-        failAll(KafkaClientError(.timedOut, "no response within the request timeout", outcome: .unknown), context: context)
+    /// Arms the timer for `deadline` unless it already fires at or before it.
+    private func armTimeoutCheck(for deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let armed = timeoutCheck {
+            if armed.deadline <= deadline { return }
+            armed.task.cancel()
+        }
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timeoutCheck = (context.eventLoop.scheduleTask(deadline: deadline) { this.value.checkTimeouts() }, deadline)
+    }
+
+    private func checkTimeouts() {
+        timeoutCheck = nil
+        guard let context, let earliest = inFlight.lazy.map(\.deadline).min() else { return }
+        if earliest <= context.eventLoop.now {
+            // The broker may still apply it; the connection can no longer be trusted for order.
+            failAll(KafkaClientError(.timedOut, "no response within the request timeout", outcome: .unknown), context: context)
+        } else {
+            armTimeoutCheck(for: earliest, context: context)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -234,8 +273,9 @@ final class ClientRequestHandler: ChannelInboundHandler {
 
     private func failAll(_ error: KafkaClientError, context: ChannelHandlerContext) {
         if closedError == nil { closedError = error }
+        timeoutCheck?.task.cancel()
+        timeoutCheck = nil
         while let pending = inFlight.popFirst() {
-            pending.timeout?.cancel()
             pending.promise.fail(error)
         }
         context.close(promise: nil)
