@@ -1,3 +1,4 @@
+import DequeModule
 import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
@@ -12,26 +13,70 @@ import NIOCore
 /// thread. Once `close`d (the cluster closes it when it closes), jobs run on a Dispatch queue
 /// instead: the loop may shut down next, and a job handed to a loop that has shut down is
 /// dropped — its task would never resume.
-public final class EventLoopExecutor: TaskExecutor {
+///
+/// Jobs queue here and run in drains: one loop task runs every job queued by the time it ends
+/// (at most `drainLimit`, then the loop does its I/O and the drain continues), so a chain of
+/// resumptions — a response resuming a request task that resumes the sender — is one pass of
+/// the loop, not one pass (and one `epoll_wait`) per job.
+public final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
     public let eventLoop: any EventLoop
-    private let isOpen = NIOLockedValueBox(true)
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var isOpen = true
+        var jobs = Deque<UnownedJob>()
+        /// A drain is queued on the loop or running; it will see jobs queued now.
+        var isDraining = false
+    }
+
+    /// Jobs a drain runs before it lets the loop do I/O.
+    static let drainLimit = 256
 
     public init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        // Queued under the lock, so `close` cannot fall between the check and the queueing.
-        let isQueued = isOpen.withLockedValue { isOpen in
-            if isOpen { eventLoop.execute { job.runSynchronously(on: executor) } }
-            return isOpen
+        enum Action { case none, drain, dispatch }
+        let action = state.withLockedValue { state -> Action in
+            guard state.isOpen else { return .dispatch }
+            state.jobs.append(job)
+            if state.isDraining { return .none }
+            state.isDraining = true
+            return .drain
         }
-        if !isQueued { DispatchQueue.global().async { job.runSynchronously(on: executor) } }
+        switch action {
+        case .none: break
+        case .drain: eventLoop.execute { self.drain() }
+        case .dispatch:
+            let executor = asUnownedTaskExecutor()
+            DispatchQueue.global().async { job.runSynchronously(on: executor) }
+        }
     }
 
-    /// From now on, jobs run off the loop (it may be about to shut down).
+    private func drain() {
+        let executor = asUnownedTaskExecutor()
+        for _ in 0..<Self.drainLimit {
+            let next = state.withLockedValue { state -> UnownedJob? in
+                if let job = state.jobs.popFirst() { return job }
+                state.isDraining = false
+                return nil
+            }
+            guard let next else { return }
+            next.runSynchronously(on: executor)
+        }
+        eventLoop.execute { self.drain() }
+    }
+
+    /// From now on, jobs run off the loop (it may be about to shut down); jobs still queued
+    /// go there too.
     public func close() {
-        isOpen.withLockedValue { $0 = false }
+        let queued = state.withLockedValue { state in
+            state.isOpen = false
+            defer { state.jobs.removeAll() }
+            return Array(state.jobs)
+        }
+        let executor = asUnownedTaskExecutor()
+        for job in queued { DispatchQueue.global().async { job.runSynchronously(on: executor) } }
     }
 
     /// Sleeps until `deadline` on the loop's timer: the task resumes on the loop's thread with

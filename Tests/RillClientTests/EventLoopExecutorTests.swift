@@ -1,3 +1,5 @@
+import Dispatch
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RillClient
@@ -32,5 +34,36 @@ import Testing
             return 42
         }.value
         #expect(result == 42)
+    }
+
+    /// Jobs queued while the loop is busy run in one drain, in order, each on the loop; jobs
+    /// still queued when the executor closes run off the loop, so their tasks finish even
+    /// though the loop shuts down without running them.
+    @Test func queuedJobsRunInOrderAndSurviveClose() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = EventLoopExecutor(group.next())
+        let order = NIOLockedValueBox<[Int]>([])
+        let tasks = (0..<300).map { index in
+            Task(executorPreference: executor) { () async -> Bool in
+                order.withLockedValue { $0.append(index) }
+                return executor.eventLoop.inEventLoop
+            }
+        }
+        var onLoop = true
+        for task in tasks { onLoop = await task.value && onLoop }
+        #expect(onLoop)
+        #expect(order.withLockedValue { $0.count } == 300)
+
+        // Hold the loop, queue jobs behind it, close, then let the loop shut down.
+        let release = DispatchSemaphore(value: 0)
+        executor.eventLoop.execute { release.wait() }
+        let late = (0..<10).map { index in Task(executorPreference: executor) { index } }
+        try await Task.sleep(for: .milliseconds(20))
+        executor.close()
+        release.signal()
+        try await group.shutdownGracefully()
+        var results: [Int] = []
+        for task in late { results.append(await task.value) }
+        #expect(results == Array(0..<10))
     }
 }
