@@ -1,4 +1,5 @@
 import NIOCore
+import RillFormat
 
 /// Kafka's murmur2 (32-bit, seed 0x9747b28c), bit for bit as the Java client computes it, so
 /// keyed records land on the same partitions as with Java, kafka-python and librdkafka's
@@ -66,7 +67,12 @@ public enum PartitionerStrategy: Sendable {
 struct PartitionerState: Sendable {
     var strategy: PartitionerStrategy
     var batchSize: Int
-    private var generator = SystemRandomNumberGenerator()
+    /// Seeded once from the system: `SystemRandomNumberGenerator` is a `getrandom` system call
+    /// per number, and a sticky partition is picked per batch.
+    private var generator: SplitMix64 = {
+        var system = SystemRandomNumberGenerator()
+        return SplitMix64(seed: system.next())
+    }()
 
     init(strategy: PartitionerStrategy, batchSize: Int) {
         self.strategy = strategy
