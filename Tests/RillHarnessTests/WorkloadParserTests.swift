@@ -82,6 +82,19 @@ import Testing
         #expect(defaults.acks == .all && defaults.idempotence && defaults.target == .embedded && defaults.messageSize == 1024)
     }
 
+    /// One client thread at a modest fixed rate, two otherwise (never more than the cores),
+    /// unless the workload says.
+    @Test func clientThreadsFollowTheRateUnlessSet() throws {
+        #expect(try parseOne("producerRate: 20000").effectiveClientThreads(cores: 2) == 1)
+        // 60,000 published and 120,000 consumed a second (two subscriptions): not modest.
+        #expect(try parseOne("producerRate: 60000\nsubscriptionsPerTopic: 2").effectiveClientThreads(cores: 2) == 2)
+        #expect(try parseOne("producerRate: 0").effectiveClientThreads(cores: 2) == 2, "a rate search goes as fast as it can")
+        #expect(try parseOne("producerRate: 1000\nconsumerBacklogSizeGB: 1").effectiveClientThreads(cores: 2) == 2, "a backlog drains at full speed")
+        #expect(try parseOne("producerRate: 500000").effectiveClientThreads(cores: 1) == 1)
+        #expect(try parseOne("producerRate: 20000\nclientThreads: 3").effectiveClientThreads(cores: 2) == 3)
+        #expect(error("producerRate: 1\nclientThreads: -1")?.field == "clientThreads")
+    }
+
     @Test func keyDistributionForms() throws {
         #expect(try parseOne("keyDistribution: none\nproducerRate: 1").keyDistribution == KeyDistribution.none)
         #expect(try parseOne("keyDistribution: round-robin\nproducerRate: 1").keyDistribution == .roundRobin(keys: 10_000))

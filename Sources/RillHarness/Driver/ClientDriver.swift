@@ -34,7 +34,7 @@ public final class ClientDriver: MeasuredDriver {
     /// Creates the topics, starts the producers and consumers and waits until every
     /// subscription has all its partitions assigned.
     public static func prepare(workload: Workload, bootstrap: String, runID: String, deletesTopics: Bool, pool: PayloadPool) async throws -> ClientDriver {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: workload.effectiveClientThreads(cores: System.coreCount))
         do {
             let topics = (0..<workload.topics).map { "rill-bench-\(runID)-\($0)" }
             try await createTopics(topics, workload: workload, bootstrap: bootstrap, group: group)

@@ -61,6 +61,7 @@ extension NodeReader {
         case "drainProducerRate": workload.drainProducerRate = try number(key, value, in: 0...1e9)
         case "rateSearch": workload.rateSearch = try rateSearch(key, value)
         case "stampPayloads": workload.stampPayloads = try boolean(key, value)
+        case "clientThreads": workload.clientThreads = try integer(key, value, in: 0...64)
         case "dataDirectory":
             workload.dataDirectory = try scalar(key, value)
             var isDirectory: ObjCBool = false

@@ -19,7 +19,7 @@ struct NodeReader {
         "producerRate", "consumerBacklogSizeGB", "backlogDrainRatio", "testDurationMinutes", "warmupDurationMinutes",
         "replicationFactor", "acks", "idempotence", "batchSize", "lingerMs", "compression", "keyDistribution", "target",
         "durationSeconds", "warmupSeconds", "seed", "topicConfig", "producerConfig", "consumerConfig", "brokerConfig",
-        "drainProducerRate", "rateSearch", "stampPayloads", "dataDirectory", "matrix", "checks", "faults",
+        "drainProducerRate", "rateSearch", "stampPayloads", "clientThreads", "dataDirectory", "matrix", "checks", "faults",
         "exactlyOnce",
     ]
     /// Fields whose value is a mapping of free-form names (Kafka properties): in a path the rest

@@ -94,6 +94,8 @@ public struct Workload: Sendable, Equatable, Encodable {
     /// for microsecond end-to-end latency on one clock. false keeps payloads byte-exact (then
     /// end-to-end latency uses the record timestamp, in milliseconds).
     public var stampPayloads = true
+    /// Event-loop threads the harness's clients share; 0: `automaticClientThreads`.
+    public var clientThreads = 0
     /// `exactlyOnce:`: run the exactly-once workload (docs/workloads.md) instead of the benchmark.
     public var exactlyOnce: ExactlyOnceSettings?
     /// `checks:`: record a history and judge it with RillChecker (nil: a plain benchmark).
@@ -116,6 +118,23 @@ public struct Workload: Sendable, Equatable, Encodable {
     public var partitionCount: Int { topics * partitionsPerTopic }
     /// Whether the first 16 bytes of each value carry the send time and sequence.
     public var isStamped: Bool { stampPayloads && messageSize >= PayloadStamp.size }
+
+    /// The harness's client threads: `clientThreads`, else one when the run moves a fixed rate
+    /// of at most `singleThreadRecordsPerSecond` records a second (published plus consumed) and
+    /// builds no backlog, else two (never more than the machine's cores). At a modest rate one thread has time to
+    /// spare, and a second only adds hand-offs between threads: each costs a wake-up, tens of
+    /// microseconds of CPU on a small virtual machine and as much added latency. (At 20,000
+    /// records/s with linger 0 on two vCPUs, one thread halved the end-to-end p50; see
+    /// docs/performance.md.)
+    public func effectiveClientThreads(cores: Int) -> Int {
+        if clientThreads > 0 { return clientThreads }
+        let moved = producerRate * Double(1 + subscriptionsPerTopic)
+        // A backlog drains as fast as the consumers can read: not a modest rate.
+        let modest = producerRate > 0 && moved <= Self.singleThreadRecordsPerSecond && consumerBacklogSizeGB == 0
+        return modest ? 1 : max(1, min(2, cores))
+    }
+
+    public static let singleThreadRecordsPerSecond = 100_000.0
 }
 
 /// OMB's `keyDistributor` values.
