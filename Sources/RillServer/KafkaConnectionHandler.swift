@@ -105,8 +105,13 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         readIfAllowed(context: context)
     }
 
+    /// File ranges below this size are read into memory and go out with the frame's other
+    /// buffers in one `writev`: sendfile needs the header written first, a duplicated descriptor
+    /// and its close — four system calls where a small range needs two (`pread`, `writev`).
+    static let sendfileMinimumBytes = 32 * 1024
+
     /// Buffers go out as they are; file ranges go out with sendfile where the file is a real
-    /// file, else read into memory.
+    /// file and the range is not small, else read into memory.
     private func write(_ parts: [ResponsePart], context: ChannelHandlerContext) {
         for part in parts {
             switch part {
@@ -114,7 +119,8 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                 context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
             case .file(let slice):
                 guard slice.length > 0 else { continue }
-                if let descriptor = slice.file.descriptor, let region = FileRegionWriter.region(for: slice, descriptor: descriptor) {
+                if slice.length >= Self.sendfileMinimumBytes, let descriptor = slice.file.descriptor,
+                   let region = FileRegionWriter.region(for: slice, descriptor: descriptor) {
                     let promise = context.eventLoop.makePromise(of: Void.self)
                     promise.futureResult.whenComplete { _ in try? region.fileHandle.close() }
                     context.write(wrapOutboundOut(.fileRegion(region)), promise: promise)
