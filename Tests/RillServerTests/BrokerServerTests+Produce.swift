@@ -3,7 +3,7 @@ import NIOCore
 import RillBroker
 import RillFormat
 import RillProtocol
-import RillServer
+@testable import RillServer
 import RillStorage
 import Testing
 
@@ -112,6 +112,29 @@ extension BrokerServerTests {
         #expect(storedBytes[8..<12] == sentBytes[8..<12])
         #expect(storedBytes[16...] == sentBytes[16...])
         #expect(stored.header.partitionLeaderEpoch == LeaderEpoch(0))
+        try broker.stop()
+    }
+
+    /// A fetch answers small file ranges from memory and large ones with sendfile
+    /// (`KafkaConnectionHandler.sendfileMinimumBytes`); both come back byte for byte, and the
+    /// frames around them stay intact on the connection.
+    @Test func smallAndLargeFetchRangesComeBackWhole() throws {
+        let broker = try TestBroker()
+        let connection = try broker.connect()
+        try connection.createTopic("sizes", partitions: 2)
+        let small = try makeBatch(3, prefix: "s")
+        let large = try makeBatch(40, prefix: "l", valueBytes: 2_000)
+        #expect(small.readableBytes < KafkaConnectionHandler.sendfileMinimumBytes)
+        #expect(large.readableBytes > KafkaConnectionHandler.sendfileMinimumBytes)
+        #expect(try connection.produce(topic: "sizes", partition: 0, records: small).errorCode == .none)
+        #expect(try connection.produce(topic: "sizes", partition: 1, records: large).errorCode == .none)
+        for _ in 0..<3 {
+            let fromMemory = try connection.fetchBatches(topic: "sizes", partition: 0)
+            let fromFile = try connection.fetchBatches(topic: "sizes", partition: 1)
+            #expect(try values(fromMemory) == values([RecordBatch(validating: small)]))
+            #expect(try values(fromFile) == values([RecordBatch(validating: large)]))
+            #expect(fromFile.first.map { Array($0.bytes.readableBytesView[16...]) } == Array(large.readableBytesView[16...]))
+        }
         try broker.stop()
     }
 
