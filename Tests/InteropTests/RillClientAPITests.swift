@@ -256,6 +256,29 @@ extension InteropTests {
             }
         }
 
+        @Test("concurrent polls each end at their own timeout, the short one first; data ends a wait early")
+        func pollTimeoutsShareOneTimer() async throws {
+            try await BrokerProcess.with(overrides: ["num.partitions=1"]) { broker in
+                try await Self.seed(broker, partitions: [0], count: 1)
+                // Fetches held 15 s at the broker: an empty fetch does not end the waits, the timer must.
+                try await RillClients.withConsumer(broker, ["auto.offset.reset": "latest", "fetch.max.wait.ms": "15000"]) { consumer in
+                    consumer.assign([TopicPartition(Self.topic, 0)])
+                    #expect(try await consumer.poll(timeout: .milliseconds(300)).isEmpty)
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    async let long = consumer.poll(timeout: .seconds(20))
+                    // The short poll is armed after the long one: the shared timer must move earlier.
+                    try await Task.sleep(for: .milliseconds(50))
+                    let short = try await consumer.poll(timeout: .milliseconds(200))
+                    #expect(short.isEmpty)
+                    #expect(clock.now - start < .seconds(5), "the short poll waited for the long one's deadline or a fetch")
+                    try await Self.seed(broker, partitions: [0], from: 1, count: 1)
+                    #expect(try await long.map(\.offset.rawValue) == [1])
+                    #expect(clock.now - start < .seconds(12), "data did not end the long poll's wait")
+                }
+            }
+        }
+
         @Test("paused partitions return nothing, buffered or not, until resumed; then they continue where they were")
         func pauseAndResume() async throws {
             try await BrokerProcess.with(overrides: ["num.partitions=2"]) { broker in

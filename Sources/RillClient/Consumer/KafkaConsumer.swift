@@ -65,8 +65,10 @@ public final class KafkaConsumer: Sendable {
         var partitions: [TopicPartition: PartitionState] = [:]
         var fetchingBrokers: Set<Int32> = []
         var resetting: Set<TopicPartition> = []
-        /// Pollers waiting for data, by a number from `waiterIDs`.
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Pollers waiting for data, by a number from `waiterIDs`, with their deadlines.
+        var waiters: [UInt64: (continuation: CheckedContinuation<Void, Never>, deadline: NIODeadline)] = [:]
+        /// The one timer that ends waits whose deadline passed, and the deadline it is armed for.
+        var waiterTimer: (task: Scheduled<Void>, deadline: NIODeadline)?
         var isClosed = false
         var rotation = 0
     }
@@ -248,28 +250,52 @@ public final class KafkaConsumer: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 // A cancellation that came before this registration ran its handler already,
                 // finding nothing to wake: check for it under the lock the handler takes.
+                let wakeAt = NIODeadline.now() + .nanoseconds(max(0, (deadline - ContinuousClock.now).nanoseconds))
                 let registered = state.withLockedValue { state -> Bool in
                     guard !state.isClosed, !Task.isCancelled else { return false }
-                    state.waiters[id] = continuation
+                    state.waiters[id] = (continuation, wakeAt)
+                    armWaiterTimer(for: wakeAt, in: &state)
                     return true
                 }
                 guard registered else { continuation.resume(); return }
-                let delay = deadline - ContinuousClock.now
-                cluster.executor.eventLoop.scheduleTask(in: .nanoseconds(max(0, delay.nanoseconds))) { [weak self] in self?.wake(id) }
             }
         } onCancel: {
             wake(id)
         }
     }
 
+    /// Arms the waiters' timer for `deadline` unless it fires at or before it. One timer for all
+    /// waits: a poll that data ends early leaves the timer alone, where a timer per wait left
+    /// one behind per poll, each firing (a wake-up of the loop) a poll timeout later.
+    private func armWaiterTimer(for deadline: NIODeadline, in state: inout State) {
+        if let armed = state.waiterTimer {
+            if armed.deadline <= deadline { return }
+            armed.task.cancel()
+        }
+        let task = cluster.executor.eventLoop.scheduleTask(deadline: deadline) { [weak self] () -> Void in self?.wakeExpiredWaiters() }
+        state.waiterTimer = (task, deadline)
+    }
+
+    private func wakeExpiredWaiters() {
+        let now = NIODeadline.now()
+        let expired = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.waiterTimer = nil
+            let expired = state.waiters.filter { $0.value.deadline <= now }
+            for id in expired.keys { state.waiters.removeValue(forKey: id) }
+            if let next = state.waiters.values.lazy.map(\.deadline).min() { armWaiterTimer(for: next, in: &state) }
+            return expired.values.map(\.continuation)
+        }
+        for waiter in expired { waiter.resume() }
+    }
+
     private func wake(_ id: UInt64) {
-        state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
+        state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
     }
 
     func wakeWaiters() {
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             defer { state.waiters = [:] }
-            return Array(state.waiters.values)
+            return state.waiters.values.map(\.continuation)
         }
         for waiter in waiters { waiter.resume() }
     }
