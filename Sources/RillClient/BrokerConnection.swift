@@ -205,8 +205,8 @@ final class ClientRequestHandler: ChannelInboundHandler {
     private var inFlight = CircularBuffer<Pending>()
     private var context: ChannelHandlerContext?
     private var closedError: KafkaClientError?
-    /// The timeout timer and the deadline it is armed for.
-    private var timeoutCheck: (task: Scheduled<Void>, deadline: NIODeadline)?
+    /// Armed for the earliest deadline in flight.
+    private var timeouts = DeadlineTimer()
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -241,18 +241,13 @@ final class ClientRequestHandler: ChannelInboundHandler {
         pending.promise.succeed(frame)
     }
 
-    /// Arms the timer for `deadline` unless it already fires at or before it.
     private func armTimeoutCheck(for deadline: NIODeadline, context: ChannelHandlerContext) {
-        if let armed = timeoutCheck {
-            if armed.deadline <= deadline { return }
-            armed.task.cancel()
-        }
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timeoutCheck = (context.eventLoop.scheduleTask(deadline: deadline) { this.value.checkTimeouts() }, deadline)
+        timeouts.arm(for: deadline, on: context.eventLoop) { this.value.checkTimeouts() }
     }
 
     private func checkTimeouts() {
-        timeoutCheck = nil
+        timeouts.fired()
         guard let context, let earliest = inFlight.lazy.map(\.deadline).min() else { return }
         if earliest <= context.eventLoop.now {
             // The broker may still apply it; the connection can no longer be trusted for order.
@@ -273,8 +268,7 @@ final class ClientRequestHandler: ChannelInboundHandler {
 
     private func failAll(_ error: KafkaClientError, context: ChannelHandlerContext) {
         if closedError == nil { closedError = error }
-        timeoutCheck?.task.cancel()
-        timeoutCheck = nil
+        timeouts.cancel()
         while let pending = inFlight.popFirst() {
             pending.promise.fail(error)
         }

@@ -67,8 +67,8 @@ public final class KafkaConsumer: Sendable {
         var resetting: Set<TopicPartition> = []
         /// Pollers waiting for data, by a number from `waiterIDs`, with their deadlines.
         var waiters: [UInt64: (continuation: CheckedContinuation<Void, Never>, deadline: NIODeadline)] = [:]
-        /// The one timer that ends waits whose deadline passed, and the deadline it is armed for.
-        var waiterTimer: (task: Scheduled<Void>, deadline: NIODeadline)?
+        /// Ends the waits whose deadline passed: one timer for all of them, armed for the earliest.
+        var waiterTimer = DeadlineTimer()
         var isClosed = false
         var rotation = 0
     }
@@ -264,22 +264,16 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Arms the waiters' timer for `deadline` unless it fires at or before it. One timer for all
-    /// waits: a poll that data ends early leaves the timer alone, where a timer per wait left
-    /// one behind per poll, each firing (a wake-up of the loop) a poll timeout later.
+    /// A poll that data ends early leaves the shared timer alone (a timer per wait was left
+    /// behind by each such poll and woke the loop a poll timeout later).
     private func armWaiterTimer(for deadline: NIODeadline, in state: inout State) {
-        if let armed = state.waiterTimer {
-            if armed.deadline <= deadline { return }
-            armed.task.cancel()
-        }
-        let task = cluster.executor.eventLoop.scheduleTask(deadline: deadline) { [weak self] () -> Void in self?.wakeExpiredWaiters() }
-        state.waiterTimer = (task, deadline)
+        state.waiterTimer.arm(for: deadline, on: cluster.executor.eventLoop) { [weak self] in self?.wakeExpiredWaiters() }
     }
 
     private func wakeExpiredWaiters() {
         let now = NIODeadline.now()
         let expired = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.waiterTimer = nil
+            state.waiterTimer.fired()
             let expired = state.waiters.filter { $0.value.deadline <= now }
             for id in expired.keys { state.waiters.removeValue(forKey: id) }
             if let next = state.waiters.values.lazy.map(\.deadline).min() { armWaiterTimer(for: next, in: &state) }

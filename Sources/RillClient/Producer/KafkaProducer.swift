@@ -45,8 +45,7 @@ public final class KafkaProducer: Sendable {
         var writeTurnWaiters: [Int32: [UInt64: CheckedContinuation<Void, Never>]] = [:]
         var memoryWaiters: Deque<CheckedContinuation<Void, Never>> = []
         var flushWaiters: [CheckedContinuation<Void, Never>] = []
-        var timer: Scheduled<Void>?
-        var timerDeadline: UInt64?
+        var timer = DeadlineTimer()
         var isClosed = false
         var isResettingProducerID = false
         /// Completions taken from the accumulator whose reports are not emitted yet; `flush`
@@ -245,7 +244,7 @@ public final class KafkaProducer: Sendable {
     /// Flushes, stops the sender and closes the connections (when the producer owns them).
     public func close() async {
         if state.withLockedValue({ !$0.isClosed }) { await flush() }
-        state.withLockedValue { $0.isClosed = true; $0.timer?.cancel() }
+        state.withLockedValue { $0.isClosed = true; $0.timer.cancel() }
         wakeup.finish()
         if let task = senderTask.withLockedValue({ $0 }) { await task.value }
         reports.finish()
@@ -302,13 +301,10 @@ public final class KafkaProducer: Sendable {
     private func armTimer(_ deadline: UInt64?) {
         guard let deadline else { return }
         state.withLockedValue { state in
-            if let current = state.timerDeadline, current <= deadline { return }
-            state.timer?.cancel()
-            state.timerDeadline = deadline
-            let delay = Self.nanoseconds(until: deadline)
-            state.timer = timerLoop.scheduleTask(in: .nanoseconds(delay)) { [weak self] in
+            // `now()` and NIO's deadlines are both CLOCK_MONOTONIC nanoseconds.
+            state.timer.arm(for: .uptimeNanoseconds(deadline), on: timerLoop) { [weak self] in
                 guard let self else { return }
-                self.state.withLockedValue { $0.timerDeadline = nil }
+                self.state.withLockedValue { $0.timer.fired() }
                 self.wakeup.yield()
             }
         }
