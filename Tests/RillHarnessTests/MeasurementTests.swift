@@ -146,9 +146,6 @@ import Testing
         #expect(search.decisions.count == 2)
     }
 
-    /// Producers 3% short of the rate fall further behind every second: not sustainable, even
-    /// with latency and backlog still under their limits. The step's first second (the previous
-    /// rate's acknowledgements) is not counted.
     /// The verdict on one 3-s step at 100,000 records/s, given each second's published records
     /// and backlog (p99 5 ms throughout).
     func judgeStep(published: [Double] = [100_000, 100_000, 100_000], backlogs: [Double] = [0, 0, 0]) -> RateSearch.Decision? {
@@ -162,6 +159,9 @@ import Testing
         return search.decisions.first
     }
 
+    /// Producers 3% short of the rate fall further behind every second: not sustainable, even
+    /// with latency and backlog still under their limits. The step's first second (the previous
+    /// rate's acknowledgements) is not counted.
     @Test func producersAFewPercentShortAreNotSustainable() {
         let short = judgeStep(published: [100_000, 97_000, 97_000])
         #expect(short?.isSustainable == false)

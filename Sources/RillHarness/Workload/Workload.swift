@@ -94,7 +94,7 @@ public struct Workload: Sendable, Equatable, Encodable {
     /// for microsecond end-to-end latency on one clock. false keeps payloads byte-exact (then
     /// end-to-end latency uses the record timestamp, in milliseconds).
     public var stampPayloads = true
-    /// Event-loop threads the harness's clients share; 0: `automaticClientThreads`.
+    /// Event-loop threads the harness's clients share; 0: chosen by `effectiveClientThreads`.
     public var clientThreads = 0
     /// `exactlyOnce:`: run the exactly-once workload (docs/workloads.md) instead of the benchmark.
     public var exactlyOnce: ExactlyOnceSettings?
@@ -121,11 +121,11 @@ public struct Workload: Sendable, Equatable, Encodable {
 
     /// The harness's client threads: `clientThreads`, else one when the run moves a fixed rate
     /// of at most `singleThreadRecordsPerSecond` records a second (published plus consumed) and
-    /// builds no backlog, else two (never more than the machine's cores). At a modest rate one thread has time to
-    /// spare, and a second only adds hand-offs between threads: each costs a wake-up, tens of
-    /// microseconds of CPU on a small virtual machine and as much added latency. (At 20,000
-    /// records/s with linger 0 on two vCPUs, one thread halved the end-to-end p50; see
-    /// docs/performance.md.)
+    /// builds no backlog, else two (never more than the machine's cores). At a modest rate one
+    /// thread has time to spare, and a second only adds hand-offs between threads: each costs a
+    /// wake-up, tens of microseconds of CPU on a small virtual machine and as much added
+    /// latency. (At 20,000 records/s with linger 0 on two vCPUs, one thread halved the
+    /// end-to-end p50; see docs/performance.md.)
     public func effectiveClientThreads(cores: Int) -> Int {
         if clientThreads > 0 { return clientThreads }
         let moved = producerRate * Double(1 + subscriptionsPerTopic)
