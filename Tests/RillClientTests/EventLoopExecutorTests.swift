@@ -52,18 +52,24 @@ import Testing
         var onLoop = true
         for task in tasks { onLoop = await task.value && onLoop }
         #expect(onLoop)
-        #expect(order.withLockedValue { $0.count } == 300)
+        #expect(order.withLockedValue { $0 } == Array(0..<300))
 
-        // Hold the loop, queue jobs behind it, close, then let the loop shut down.
+        // Hold the loop; a task's first job is queued when the task is created, so the late
+        // tasks' jobs wait in the executor behind the held loop when it closes.
         let release = DispatchSemaphore(value: 0)
         executor.eventLoop.execute { release.wait() }
-        let late = (0..<10).map { index in Task(executorPreference: executor) { index } }
-        try await Task.sleep(for: .milliseconds(20))
+        let late = (0..<10).map { index in Task(executorPreference: executor) { (index, executor.eventLoop.inEventLoop) } }
         executor.close()
         release.signal()
         try await group.shutdownGracefully()
         var results: [Int] = []
-        for task in late { results.append(await task.value) }
+        var ranOnLoop = false
+        for task in late {
+            let (index, inLoop) = await task.value
+            results.append(index)
+            ranOnLoop = ranOnLoop || inLoop
+        }
         #expect(results == Array(0..<10))
+        #expect(!ranOnLoop, "jobs queued at close run off the loop")
     }
 }
