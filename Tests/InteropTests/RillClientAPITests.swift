@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-import RillClient
+@testable import RillClient
 import RillFormat
 import RillProtocol
 import Testing
@@ -267,8 +267,8 @@ extension InteropTests {
                     let clock = ContinuousClock()
                     let start = clock.now
                     async let long = consumer.poll(timeout: .seconds(20))
-                    // The short poll is armed after the long one: the shared timer must move earlier.
-                    try await Task.sleep(for: .milliseconds(50))
+                    // The short poll waits after the long one does: the shared timer must move earlier.
+                    #expect(await GroupMemberUnderTest.eventually { consumer.state.withLockedValue { !$0.waiters.isEmpty } })
                     let short = try await consumer.poll(timeout: .milliseconds(200))
                     #expect(short.isEmpty)
                     #expect(clock.now - start < .seconds(5), "the short poll waited for the long one's deadline or a fetch")
