@@ -186,11 +186,8 @@ public final class BrokerConnection: Sendable {
 
 /// Matches response frames to requests in order. Lives on the connection's event loop.
 ///
-/// Request timeouts share one timer: it is armed for the earliest deadline in flight and, when
-/// it fires, fails the connection if a deadline has passed or re-arms for the next one. A
-/// request that gets its response leaves the timer alone, so a stream of short requests costs
-/// no timer work per request (a scheduled task and its cancellation each re-programmed the
-/// loop's timerfd).
+/// Request timeouts share one `DeadlineTimer`, armed for the earliest deadline in flight: when
+/// it fires it fails the connection if a deadline has passed, else re-arms for the next one.
 final class ClientRequestHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
