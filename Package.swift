@@ -218,7 +218,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RillProtocolTests",
-            dependencies: ["RillProtocol", "RillFormat", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["RillProtocol", "RillFormat", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "RillFormatTests",

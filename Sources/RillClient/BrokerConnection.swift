@@ -53,7 +53,7 @@ public final class BrokerConnection: Sendable {
                 .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 65_536, maximum: 4 << 20))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameToMessageDecoder(maximumFrameBytes: maximumResponseBytes)))
+                        try channel.pipeline.syncOperations.addHandler(KafkaFrameHandler(maximumFrameBytes: maximumResponseBytes))
                         try channel.pipeline.syncOperations.addHandler(ClientRequestHandler())
                     }
                 }

@@ -17,8 +17,8 @@ import RillStorage
 ///
 /// - Stream: `[selector] [n = byte & 15] [n chunk sizes, byte + 1 each] [stream]`. The stream is
 ///   fed in chunks of those sizes (cycled; n = 0 feeds it whole), as TCP reads deliver it, to
-///   `FrameDecoder` and to NIO's `ByteToMessageHandler(KafkaFrameToMessageDecoder)` as the
-///   broker's pipeline has it; both must split it alike, and every frame takes the request path.
+///   `KafkaFrameHandler` as the broker's pipeline has it, and whole to a `FrameDecoder`; both
+///   must split it alike, and every frame takes the request path.
 /// - Frame: `[selector] [frame without its size prefix]` — the request path alone.
 /// - Records: `[selector] [Produce version byte] [records]` — one partition of a Produce request.
 /// - Codec: `[selector] [codec byte] [limit byte] [payload]` — decompress with a limit of
@@ -69,39 +69,36 @@ enum Harness {
         let stream = input.rest()
 
         var decoder = FrameDecoder(maximumFrameBytes: maximumFrameBytes)
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameToMessageDecoder(maximumFrameBytes: maximumFrameBytes)))
         var frames: [ByteBuffer] = []
-        var channelFrames: [ByteBuffer] = []
         var decoderFailed = false
-        var channelFailed = false
-        var position = 0
-        var chunkIndex = 0
-        while position < stream.count {
-            let size = chunkSizes.isEmpty ? stream.count : Swift.min(chunkSizes[chunkIndex % chunkSizes.count], stream.count - position)
-            chunkIndex += 1
-            let chunk = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: stream[position..<(position + size)]))
-            position += size
-            if !decoderFailed {
-                decoder.append(chunk)
-                do {
-                    while let frame = try decoder.next() { frames.append(frame) }
-                } catch {
-                    expectProtocolError(error, "FrameDecoder")
-                    decoderFailed = true
-                }
-            }
-            if !channelFailed {
-                do { _ = try channel.writeInbound(chunk) } catch { channelFailed = true }
-                while let frame = try? channel.readInbound(as: ByteBuffer.self) { channelFrames.append(frame) }
-            }
+        var whole = ByteBuffer(bytes: stream)
+        do {
+            while let frame = try decoder.next(from: &whole) { frames.append(frame) }
+        } catch {
+            expectProtocolError(error, "FrameDecoder")
+            decoderFailed = true
         }
-        _ = try? channel.finish()
-        require(decoderFailed == channelFailed, "FrameDecoder failed: \(decoderFailed), the NIO decoder failed: \(channelFailed)")
-        require(frames == channelFrames, "FrameDecoder and the NIO decoder split the stream differently")
         if !decoderFailed {
             let framed = frames.reduce(0) { $0 + 4 + $1.readableBytes }
             require(framed + decoder.bufferedBytes == stream.count, "FrameDecoder lost or invented bytes")
         }
+
+        let channel = EmbeddedChannel(handler: KafkaFrameHandler(maximumFrameBytes: maximumFrameBytes))
+        var channelFrames: [ByteBuffer] = []
+        var channelFailed = false
+        var position = 0
+        var chunkIndex = 0
+        while position < stream.count, !channelFailed {
+            let size = chunkSizes.isEmpty ? stream.count : Swift.min(chunkSizes[chunkIndex % chunkSizes.count], stream.count - position)
+            chunkIndex += 1
+            let chunk = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: stream[position..<(position + size)]))
+            position += size
+            do { _ = try channel.writeInbound(chunk) } catch { channelFailed = true }
+            while let frame = try? channel.readInbound(as: ByteBuffer.self) { channelFrames.append(frame) }
+        }
+        _ = try? channel.finish()
+        require(decoderFailed == channelFailed, "FrameDecoder failed: \(decoderFailed), KafkaFrameHandler failed: \(channelFailed)")
+        require(frames == channelFrames, "FrameDecoder on the whole stream and KafkaFrameHandler on its chunks split it differently")
         for frame in frames { checkRequestFrame(frame, options: options) }
     }
 

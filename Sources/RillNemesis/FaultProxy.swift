@@ -67,14 +67,14 @@ public final class FaultProxy: Sendable {
                     connection.close()
                 }
                 return client.eventLoop.makeCompletedFuture {
-                    try client.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameToMessageDecoder(maximumFrameBytes: maximumFrameBytes)))
+                    try client.pipeline.syncOperations.addHandler(KafkaFrameHandler(maximumFrameBytes: maximumFrameBytes))
                     try client.pipeline.syncOperations.addHandler(ProxyFrameHandler(connection: connection, side: .client))
                 }.flatMap {
                     ClientBootstrap(group: client.eventLoop)
                         .channelOption(.socketOption(.tcp_nodelay), value: 1)
                         .channelInitializer { upstream in
                             upstream.eventLoop.makeCompletedFuture {
-                                try upstream.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameToMessageDecoder(maximumFrameBytes: maximumFrameBytes)))
+                                try upstream.pipeline.syncOperations.addHandler(KafkaFrameHandler(maximumFrameBytes: maximumFrameBytes))
                                 try upstream.pipeline.syncOperations.addHandler(ProxyFrameHandler(connection: connection, side: .broker))
                             }
                         }

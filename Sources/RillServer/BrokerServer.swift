@@ -132,7 +132,7 @@ public final class BrokerServer: Sendable {
                 guard accepted else { return channel.close() }
                 channel.closeFuture.whenComplete { _ in _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) } }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameToMessageDecoder(maximumFrameBytes: runtime.configuration.maximumRequestBytes)))
+                    try channel.pipeline.syncOperations.addHandler(KafkaFrameHandler(maximumFrameBytes: runtime.configuration.maximumRequestBytes))
                     try channel.pipeline.syncOperations.addHandler(KafkaConnectionHandler(broker: runtime))
                 }
             }

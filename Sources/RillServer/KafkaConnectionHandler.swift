@@ -2,7 +2,7 @@ import NIOCore
 import RillProtocol
 import RillStorage
 
-/// One client connection: takes request frames (split by `KafkaFrameToMessageDecoder` in front
+/// One client connection: takes request frames (split by `KafkaFrameHandler` in front
 /// of it), hands each request to the broker, and writes responses strictly in request order — Kafka clients match responses to
 /// requests by order (kafka-python, Java) or expect order anyway (librdkafka).
 ///
