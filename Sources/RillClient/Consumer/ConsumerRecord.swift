@@ -1,3 +1,4 @@
+import DequeModule
 import NIOCore
 import RillFormat
 import RillProtocol
@@ -14,63 +15,76 @@ public struct ConsumerRecord: Sendable {
     /// The leader epoch the record was written in (from its batch).
     public var leaderEpoch: LeaderEpoch
 
-    var approximateSize: Int { (key?.readableBytes ?? 0) + (value?.readableBytes ?? 0) + 64 }
 }
 
-/// Turns the records field of a fetch response into consumer records: whole batches only (a
-/// cut trailing batch is left for the next fetch), CRC-checked if asked, control batches
-/// skipped, records below `position` dropped.
+/// Turns the records field of a fetch response into consumer records, in two steps. When the
+/// fetch arrives, `wholeBatches` checks the batch headers only and keeps the whole batches (a
+/// cut trailing batch is left for the next fetch). When `poll` gets to them, `decodeBatch`
+/// checks a batch's CRC (if asked) and decodes its records: the bytes a poll returns were just
+/// read, not evicted from the cache since the fetch (Kafka's consumer decodes at poll time too),
+/// and prefetched data is held as the bytes that came, not as decoded records.
 enum FetchedRecordsDecoder {
-    struct Decoded {
-        var records: [ConsumerRecord] = []
-        /// Approximate bytes of `records` (see `ConsumerRecord.approximateSize`).
-        var byteCount = 0
+    struct Fetched {
+        /// The whole batches, from the first that holds `position` or a later offset.
+        var batches: ByteBuffer
         /// Where the next fetch for this partition starts.
         var nextOffset: Offset
         var error: KafkaClientError?
     }
 
-    static func decode(_ bytes: ByteBuffer, topicPartition: TopicPartition, position: Offset, verifyChecksums: Bool) -> Decoded {
+    static func wholeBatches(_ bytes: ByteBuffer, topicPartition: TopicPartition, position: Offset) -> Fetched {
         var remaining = bytes
-        var decoded = Decoded(nextOffset: position)
+        var fetched = Fetched(batches: bytes.getSlice(at: bytes.readerIndex, length: 0)!, nextOffset: position)
+        var start = remaining.readerIndex
         while remaining.readableBytes >= RecordBatchHeader.size {
-            let batch: RecordBatch
+            let header: RecordBatchHeader
             do {
-                batch = try RecordBatch(validating: remaining, verifyChecksum: verifyChecksums)
-            } catch {
-                // A cut-off batch at the end is normal; anything else is an error to report.
-                if error.code != .truncated {
-                    decoded.error = KafkaClientError(.protocolViolation, "invalid batch from \(topicPartition) at offset \(decoded.nextOffset): \(error)")
+                header = try remaining.withUnsafeReadableBytes { bytes throws(FormatError) in
+                    try RecordBatch.validate(bytes, verifyChecksum: false, headerOnly: true)
                 }
+            } catch {
+                fetched.error = KafkaClientError(.protocolViolation, "invalid batch from \(topicPartition) at offset \(fetched.nextOffset): \(error)")
                 break
             }
-            remaining.moveReaderIndex(forwardBy: batch.header.totalSize)
-            guard batch.header.lastOffset >= decoded.nextOffset else { continue }
-            if !batch.header.attributes.isControl {
-                do {
-                    let epoch = batch.header.partitionLeaderEpoch
-                    let timestampType = batch.header.attributes.timestampType
-                    let position = decoded.nextOffset
-                    // Grown geometrically, but at once for the whole batch rather than per record.
-                    let needed = decoded.records.count + Int(batch.header.recordCount)
-                    if needed > decoded.records.capacity { decoded.records.reserveCapacity(max(needed, 2 * decoded.records.capacity)) }
-                    try batch.forEachRecord { record in
-                        let offset = batch.offset(of: record)
-                        guard offset >= position else { return }
-                        let consumed = ConsumerRecord(
-                            topicPartition: topicPartition, offset: offset, timestamp: batch.timestamp(of: record),
-                            timestampType: timestampType, key: record.key, value: record.value,
-                            headers: record.headers, leaderEpoch: epoch)
-                        decoded.byteCount += consumed.approximateSize
-                        decoded.records.append(consumed)
-                    }
-                } catch {
-                    decoded.error = KafkaClientError(.protocolViolation, "cannot decode records of \(topicPartition) at offset \(batch.header.baseOffset): \(error)")
-                    break
-                }
+            guard header.totalSize <= remaining.readableBytes else { break }  // cut off: fetched again next time
+            remaining.moveReaderIndex(forwardBy: header.totalSize)
+            guard header.lastOffset >= fetched.nextOffset else {
+                if fetched.batches.readableBytes == 0 { start = remaining.readerIndex }  // all before the position
+                continue
             }
-            decoded.nextOffset = batch.header.nextOffset
+            fetched.nextOffset = header.nextOffset
+            fetched.batches = bytes.getSlice(at: start, length: remaining.readerIndex - start)!
         }
-        return decoded
+        return fetched
+    }
+
+    /// Decodes the batch at the front of `batches` (which `wholeBatches` kept), appends its
+    /// records from `position` on to `records` (none from a control batch), and moves `batches`
+    /// past it. A batch that fails its CRC or whose records do not decode throws, with the
+    /// records before the bad one appended.
+    static func decodeBatch(from batches: inout ByteBuffer, topicPartition: TopicPartition, position: Offset, verifyChecksums: Bool,
+                            into records: inout Deque<ConsumerRecord>) throws(KafkaClientError) {
+        let batch: RecordBatch
+        do {
+            batch = try RecordBatch(validating: batches, verifyChecksum: verifyChecksums)
+        } catch {
+            throw KafkaClientError(.protocolViolation, "invalid batch from \(topicPartition) at offset \(position): \(error)")
+        }
+        batches.moveReaderIndex(forwardBy: batch.header.totalSize)
+        guard !batch.header.attributes.isControl, batch.header.lastOffset >= position else { return }
+        let epoch = batch.header.partitionLeaderEpoch
+        let timestampType = batch.header.attributes.timestampType
+        do {
+            try batch.forEachRecord { record in
+                let offset = batch.offset(of: record)
+                guard offset >= position else { return }
+                records.append(ConsumerRecord(
+                    topicPartition: topicPartition, offset: offset, timestamp: batch.timestamp(of: record),
+                    timestampType: timestampType, key: record.key, value: record.value,
+                    headers: record.headers, leaderEpoch: epoch))
+            }
+        } catch {
+            throw KafkaClientError(.protocolViolation, "cannot decode records of \(topicPartition) at offset \(batch.header.baseOffset): \(error)")
+        }
     }
 }

@@ -29,8 +29,12 @@ public final class KafkaConsumer: Sendable {
         var position: Offset?
         /// The next offset to fetch (ahead of `position` by what is buffered).
         var fetchOffset: Offset?
+        /// Records decoded from the front of `undecoded`, not yet polled (at most one batch's).
         var buffered = Deque<ConsumerRecord>()
-        /// Approximate bytes of `buffered` (keys and values), for the prefetch limit.
+        /// Whole batches fetched and not yet decoded (`FetchedRecordsDecoder`): `poll` decodes
+        /// them a batch at a time.
+        var undecoded = Deque<ByteBuffer>()
+        /// Bytes in `undecoded`, for the prefetch limit.
         var bufferedBytes = 0
         var isPaused = false
         /// Bumped by every seek: fetch results for an older generation are dropped.
@@ -106,6 +110,7 @@ public final class KafkaConsumer: Sendable {
             current.position = offset
             current.fetchOffset = offset
             current.buffered.removeAll()
+            current.undecoded.removeAll()
             current.bufferedBytes = 0
             current.generation += 1
             current.error = nil
@@ -226,20 +231,45 @@ public final class KafkaConsumer: Sendable {
                 // would make the first popFirst copy the whole buffer (copy-on-write).
                 guard state.partitions[key]?.isPaused == false, var partition = state.partitions.removeValue(forKey: key) else { continue }
                 defer { state.partitions[key] = partition }
-                if let error = partition.error, partition.buffered.isEmpty {
+                take(from: &partition, key, into: &taken, limit: limit)
+                // An error comes after the records before it, and on its own: with records taken
+                // already (from any partition) it waits for the next poll.
+                if let error = partition.error, partition.buffered.isEmpty, partition.undecoded.isEmpty, taken.isEmpty {
                     partition.error = nil
                     throw error
                 }
-                while taken.count < limit, let record = partition.buffered.popFirst() {
-                    partition.bufferedBytes -= record.approximateSize
-                    taken.append(record)
-                    partition.position = record.offset + 1
-                }
-                if partition.buffered.isEmpty, let fetchOffset = partition.fetchOffset, let position = partition.position, fetchOffset > position {
-                    partition.position = fetchOffset  // batches with no records left for us (compaction, control)
-                }
             }
             return taken
+        }
+    }
+
+    /// Moves records of `partition` to `taken` (up to `limit` in all), decoding its fetched
+    /// batches as it goes. A batch that does not decode becomes the partition's error; what was
+    /// fetched after it is dropped and fetching starts again at it (as a seek would).
+    private func take(from partition: inout PartitionState, _ topicPartition: TopicPartition, into taken: inout [ConsumerRecord], limit: Int) {
+        while taken.count < limit {
+            if let record = partition.buffered.popFirst() {
+                taken.append(record)
+                partition.position = record.offset + 1
+                continue
+            }
+            guard let position = partition.position, !partition.undecoded.isEmpty else { break }
+            let before = partition.undecoded[0].readableBytes
+            do {
+                try FetchedRecordsDecoder.decodeBatch(from: &partition.undecoded[0], topicPartition: topicPartition, position: position,
+                                                      verifyChecksums: configuration.checksRecordChecksums, into: &partition.buffered)
+                partition.bufferedBytes -= before - partition.undecoded[0].readableBytes
+                if partition.undecoded[0].readableBytes == 0 { partition.undecoded.removeFirst() }
+            } catch {
+                partition.error = error
+                partition.undecoded.removeAll()
+                partition.bufferedBytes = 0
+                partition.fetchOffset = partition.buffered.last.map { $0.offset + 1 } ?? position
+                partition.generation += 1
+            }
+        }
+        if partition.buffered.isEmpty, partition.undecoded.isEmpty, let fetchOffset = partition.fetchOffset, let position = partition.position, fetchOffset > position {
+            partition.position = fetchOffset  // batches with no records left for us (compaction, control)
         }
     }
 
@@ -379,10 +409,9 @@ public final class KafkaConsumer: Sendable {
                 guard let (offset, generation) = requested[partition] else { continue }
                 switch answer.errorCode {
                 case .none:
-                    let decoded = answer.records.map {
-                        FetchedRecordsDecoder.decode($0, topicPartition: partition, position: offset, verifyChecksums: configuration.checksRecordChecksums)
-                    } ?? .init(nextOffset: offset)
-                    apply(decoded, to: partition, generation: generation)
+                    if let records = answer.records {
+                        apply(FetchedRecordsDecoder.wholeBatches(records, topicPartition: partition, position: offset), to: partition, generation: generation)
+                    }
                 case .offsetOutOfRange:
                     state.withLockedValue { state in
                         guard state.partitions[partition]?.generation == generation else { return }
@@ -406,20 +435,21 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Prefetch: keep fetching a partition while less than two fetches' worth is buffered, so a
-    /// fetch is in flight while the application works through the last one.
+    /// fetch is in flight while the application works through the last one; not while an error
+    /// waits for the application (the same bytes would come again).
     private func wantsData(_ partition: PartitionState) -> Bool {
-        partition.bufferedBytes < 2 * Int(configuration.maximumPartitionFetchBytes) && partition.buffered.count < 64 * configuration.maximumPollRecords
+        partition.error == nil && partition.bufferedBytes < 2 * Int(configuration.maximumPartitionFetchBytes)
     }
 
-    private func apply(_ decoded: FetchedRecordsDecoder.Decoded, to partition: TopicPartition, generation: Int) {
+    func apply(_ fetched: FetchedRecordsDecoder.Fetched, to partition: TopicPartition, generation: Int) {
         state.withLockedValue { state in
             guard state.partitions[partition]?.generation == generation else { return }
-            // Changed in place: a copy beside the dictionary's would make the append copy every
-            // record already buffered (copy-on-write).
-            state.partitions[partition]!.buffered.append(contentsOf: decoded.records)
-            state.partitions[partition]!.bufferedBytes += decoded.byteCount
-            state.partitions[partition]!.fetchOffset = decoded.nextOffset
-            if let error = decoded.error { state.partitions[partition]!.error = error }
+            if fetched.batches.readableBytes > 0 {
+                state.partitions[partition]!.undecoded.append(fetched.batches)
+                state.partitions[partition]!.bufferedBytes += fetched.batches.readableBytes
+            }
+            state.partitions[partition]!.fetchOffset = fetched.nextOffset
+            if let error = fetched.error { state.partitions[partition]!.error = error }
         }
     }
 
