@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import RillProtocol
@@ -38,9 +39,10 @@ import Testing
 
     /// What became of a response future: nil while it is pending.
     static func outcome(_ future: EventLoopFuture<ByteBuffer>) -> Result<ByteBuffer, any Error>? {
-        var outcome: Result<ByteBuffer, any Error>?
-        future.whenComplete { outcome = $0 }
-        return outcome
+        // An EmbeddedEventLoop runs the callback at once if the future is complete.
+        let outcome = NIOLockedValueBox<Result<ByteBuffer, any Error>?>(nil)
+        future.whenComplete { result in outcome.withLockedValue { $0 = result } }
+        return outcome.withLockedValue { $0 }
     }
 
     static func timedOut(_ future: EventLoopFuture<ByteBuffer>) -> Bool {
