@@ -359,6 +359,20 @@ import Testing
         #expect(!harness.accumulator.needsProducerIDReset, "an unbuilt batch used no sequence")
     }
 
+    @Test("expiry looks at every partition: an old batch behind partitions with young or no batches expires, alone")
+    func expiryFindsAnOldBatchInAnyPartition() {
+        let timeout = 1_000 * Self.millisecond
+        var harness = Harness(Harness.settings(lingerNanoseconds: 10_000 * Self.millisecond, deliveryTimeoutNanoseconds: timeout), partitionCount: 4)
+        harness.append(partition: 2, context: 2)
+        harness.clock += timeout / 2
+        harness.append(partition: 0, context: 0)
+        harness.clock += timeout / 2
+        let expired = harness.accumulator.expire(now: harness.clock)
+        #expect(expired.map(\.topicPartition.partition) == [2])
+        #expect(expired.first?.completions.reports.map(\.context) == [2])
+        #expect(harness.accumulator.expire(now: harness.clock).isEmpty, "partition 0's batch is not old enough yet")
+    }
+
     @Test("a batch whose attempt may have been appended, then expires waiting for its retry, fails with outcome .unknown")
     func mayHaveBeenAppendedThenExpiredIsUnknown() {
         let timeout = 1_000 * Self.millisecond

@@ -312,11 +312,11 @@ public final class KafkaProducer: Sendable {
 
     private func refreshMetadataIfLeadersUnknown(_ metadata: ClusterMetadata) {
         let missing = state.withLockedValue { state in
-            state.accumulator.topicPartitions.filter { metadata.leader(of: $0.topic, partition: $0.partition) == nil }.map(\.topic)
+            state.accumulator.topicsWithAPartition { metadata.leader(of: $0, partition: $1) == nil }
         }
         guard !missing.isEmpty else { return }
         Task {
-            if let metadata = try? await cluster.refreshMetadata(topics: Array(Set(missing))) {
+            if let metadata = try? await cluster.refreshMetadata(topics: missing) {
                 state.withLockedValue { state in
                     for (name, topic) in metadata.topics where state.accumulator.partitionCount(of: name) != nil {
                         state.accumulator.setPartitionCount(Int32(topic.partitionCount), of: name)

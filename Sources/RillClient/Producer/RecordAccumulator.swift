@@ -164,6 +164,11 @@ struct RecordAccumulator: Sendable {
 
     func partitionCount(of topic: String) -> Int32? { topics[topic]?.partitionCount }
 
+    /// The topics that have a partition for which `matches(topic, partition)` holds.
+    func topicsWithAPartition(where matches: (String, Int32) -> Bool) -> [String] {
+        topics.compactMap { name, topic in (0..<topic.partitionCount).contains { matches(name, $0) } ? name : nil }
+    }
+
     /// Learns (or updates, when partitions were added) a topic's partition count.
     mutating func setPartitionCount(_ count: Int32, of topic: String) {
         guard count > 0 else { return }
@@ -373,6 +378,17 @@ struct RecordAccumulator: Sendable {
 
     /// Fails sealed and open batches older than `delivery.timeout.ms` that are not in flight.
     mutating func expire(now: UInt64) -> [Finished] {
+        // A look without building a partition list first: it runs before every drain, and
+        // almost always nothing has expired. A queue's oldest batch is its first sealed one,
+        // else its open one.
+        let timeout = settings.deliveryTimeoutNanoseconds
+        let hasExpired = topics.values.contains { topic in
+            topic.queues.contains { queue in
+                guard let createdAt = queue.sealed.first?.createdAt ?? queue.open?.createdAt else { return false }
+                return now >= createdAt + timeout
+            }
+        }
+        guard hasExpired else { return [] }
         var finished: [Finished] = []
         for topicPartition in topicPartitions {
             var expired: [ProducerBatch] = []
