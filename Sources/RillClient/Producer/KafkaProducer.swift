@@ -25,7 +25,7 @@ public final class KafkaProducer: Sendable {
     public let cluster: KafkaCluster
     private let ownsCluster: Bool
     private let state: NIOLockedValueBox<State>
-    private let wakeup: AsyncStream<Void>.Continuation
+    private let wakeup = WakeupSignal()
     private let reports: AsyncStream<[DeliveryReport]>.Continuation
     /// Delivery reports for records sent with `enqueue`, in completion order.
     public let deliveryReports: DeliveryReports
@@ -93,16 +93,11 @@ public final class KafkaProducer: Sendable {
             retryBackoffNanoseconds: UInt64(configuration.client.retryBackoffMilliseconds) * 1_000_000,
             retries: configuration.retries)
         state = NIOLockedValueBox(State(accumulator: RecordAccumulator(settings: settings), partitioner: PartitionerState(strategy: configuration.partitioner, batchSize: configuration.batchSize)))
-        let (wakeups, wakeup) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        self.wakeup = wakeup
         let (reportStream, reports) = AsyncStream<[DeliveryReport]>.makeStream()
         self.reports = reports
         deliveryReports = DeliveryReports(stream: reportStream)
         senderTask = NIOLockedValueBox(nil)
-        pendingWakeups = wakeups
     }
-
-    private let pendingWakeups: AsyncStream<Void>
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
@@ -160,7 +155,7 @@ public final class KafkaProducer: Sendable {
     private func handle(_ outcome: RecordAccumulator.AppendOutcome, record: ProducerRecord) throws -> Bool {
         switch outcome {
         case .appended(let wake):
-            if wake { wakeup.yield() }
+            if wake { wakeup.signal() }
             return true
         case .tooLarge(let size):
             throw KafkaClientError(.recordTooLarge, "record of about \(size) bytes exceeds max.request.size \(configuration.maximumRequestSize)")
@@ -237,7 +232,7 @@ public final class KafkaProducer: Sendable {
                 state.flushWaiters.append(continuation)
                 return false
             }
-            if isEmpty { continuation.resume() } else { wakeup.yield() }
+            if isEmpty { continuation.resume() } else { wakeup.signal() }
         }
     }
 
@@ -259,11 +254,9 @@ public final class KafkaProducer: Sendable {
     }
 
     private func runSender() async {
-        var iterator = pendingWakeups.makeAsyncIterator()
-        while true {
+        repeat {
             drainAndSend()
-            guard await iterator.next() != nil else { break }
-        }
+        } while await wakeup.wait()
     }
 
     /// One pass: expire old batches, drain what may be sent, start the requests, arm the timer.
@@ -305,7 +298,7 @@ public final class KafkaProducer: Sendable {
             state.timer.arm(for: .uptimeNanoseconds(deadline), on: timerLoop) { [weak self] in
                 guard let self else { return }
                 self.state.withLockedValue { $0.timer.fired() }
-                self.wakeup.yield()
+                self.wakeup.signal()
             }
         }
     }
@@ -324,7 +317,7 @@ public final class KafkaProducer: Sendable {
                 }
             }
             try? await Task.sleep(for: .milliseconds(configuration.client.retryBackoffMilliseconds))
-            wakeup.yield()
+            wakeup.signal()
         }
     }
 
@@ -340,7 +333,7 @@ public final class KafkaProducer: Sendable {
             return finished
         }
         report(finished)
-        wakeup.yield()
+        wakeup.signal()
     }
 
     /// Reports batches that left the accumulator (sent, failed or expired) to their senders,
@@ -496,7 +489,7 @@ public final class KafkaProducer: Sendable {
                     return failed
                 }
                 if !failed.isEmpty { report(failed) }
-                wakeup.yield()
+                wakeup.signal()
                 return
             } catch {
                 if state.withLockedValue({ $0.isClosed }) { return }
