@@ -20,6 +20,8 @@ extension InteropTests {
         static let acknowledgementsPerPhase = 300
         /// Bound on the records a test sends, whatever happens.
         static let maximumRecords = 50_000
+        /// `enqueueAcrossKill` stays at most this many records ahead of the delivery reports.
+        static let maximumUnreported = 200
 
         /// What became of one record.
         struct Outcome: Sendable {
@@ -196,10 +198,13 @@ extension InteropTests {
                 let outcomes = try await RillClients.withProducer(broker, Self.producerProperties.merging([
                     "delivery.timeout.ms": "1500", "request.timeout.ms": "1000",
                 ]) { $1 }) { producer in
-                    try await Self.enqueueAcrossKill(producer, topic: topic, broker: broker, progress: progress, failuresBeforeRestart: 50)
+                    // More failures than records outstanding at the kill (all of which may have been
+                    // in flight, and fail .unknown): some records were enqueued while the broker was
+                    // down, never sent, and fail .failed.
+                    try await Self.enqueueAcrossKill(producer, topic: topic, broker: broker, progress: progress, failuresBeforeRestart: Self.maximumUnreported + 50)
                 }
                 let failures = outcomes.compactMap(\.failure)
-                #expect(failures.count >= 50)
+                #expect(failures.count >= Self.maximumUnreported + 50)
                 // A batch whose delivery timeout passes is reported with the timeout, or — as Kafka's
                 // producer does when the last attempt failed and no retry fits — with that attempt's
                 // connection error (seen on a loaded machine).
@@ -273,7 +278,7 @@ extension InteropTests {
             let enqueuer = Task { () -> Int in
                 var enqueued = 0
                 while enqueued < maximumRecords, !progress.value.isStopping {
-                    let limit = enqueued - 200
+                    let limit = enqueued - maximumUnreported
                     guard await reported.wait(timeout: .seconds(60), until: { $0 >= limit }) != nil else { break }
                     let partition = Int32(enqueued) % partitionCount
                     try await producer.enqueue(ProducerRecord(topic: topic, partition: partition, key: "k-\(enqueued)", value: "enqueue-\(enqueued)"),
