@@ -220,22 +220,25 @@ public final class KafkaConsumer: Sendable {
     private func takeRecords() throws -> [ConsumerRecord] {
         try state.withLockedValue { state in
             if state.isClosed { throw KafkaClientError(.closed, "the consumer is closed") }
-            let keys = state.partitions.keys.sorted()
-            guard !keys.isEmpty else { return [] }
+            // By index, not by key: no hashing of topic names per partition and poll. The
+            // dictionary gains or loses no partition here, so its indices stay valid.
+            let order = state.partitions.indices.sorted { state.partitions[$0].key < state.partitions[$1].key }
+            guard !order.isEmpty else { return [] }
             var taken: [ConsumerRecord] = []
             let limit = configuration.maximumPollRecords
-            state.rotation = (state.rotation + 1) % keys.count
-            for step in 0..<keys.count where taken.count < limit {
-                let key = keys[(state.rotation + step) % keys.count]
-                // Taken out of the dictionary while it changes: a copy beside the dictionary's
-                // would make the first popFirst copy the whole buffer (copy-on-write).
-                guard state.partitions[key]?.isPaused == false, var partition = state.partitions.removeValue(forKey: key) else { continue }
-                defer { state.partitions[key] = partition }
-                take(from: &partition, key, into: &taken, limit: limit)
+            state.rotation = (state.rotation + 1) % order.count
+            for step in 0..<order.count where taken.count < limit {
+                let index = order[(state.rotation + step) % order.count]
+                let key = state.partitions[index].key
+                guard !state.partitions.values[index].isPaused else { continue }
+                // Changed in place in the dictionary: a copy beside it would make the first
+                // popFirst copy the whole buffer (copy-on-write).
+                take(from: &state.partitions.values[index], key, into: &taken, limit: limit)
                 // An error comes after the records before it, and on its own: with records taken
                 // already (from any partition) it waits for the next poll.
+                let partition = state.partitions.values[index]
                 if let error = partition.error, partition.buffered.isEmpty, partition.undecoded.isEmpty, taken.isEmpty {
-                    partition.error = nil
+                    state.partitions.values[index].error = nil
                     throw error
                 }
             }
