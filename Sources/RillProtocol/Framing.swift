@@ -5,9 +5,10 @@ import RillFormat
 /// (kafka-protocol.md §1.1). Sans-IO: hand it what a read delivered with `next(from:)`, or feed
 /// bytes with `append` and take frames with `next()`.
 ///
-/// Every byte is copied at most once. A frame that lies whole within what was handed in comes
-/// out as a slice of it; the start of a frame that does not is copied into a buffer sized for
-/// the whole frame from its size prefix, and the rest goes after it as it arrives. (NIO's
+/// `next(from:)` copies each byte at most once (`append`, which tests use, copies it first).
+/// A frame that lies whole within what was handed in comes out as a slice of it; the start of a
+/// frame that does not is copied into a buffer sized for the whole frame from its size prefix,
+/// and the rest goes after it as it arrives. (NIO's
 /// cumulating `ByteToMessageHandler` copied the tail of every read that ended mid-frame two or
 /// three times: once to grow the cumulation, again when compacting storage that the frames
 /// already handed on still shared.)
