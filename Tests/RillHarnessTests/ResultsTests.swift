@@ -89,6 +89,28 @@ enum Fixtures {
         #expect(control.areProducersStopping)
     }
 
+    /// 1,000 records a second published for 12 measured seconds, `consumedPerSecond` read.
+    static func notes(consumedPerSecond: Int64) -> [String] {
+        var workload = Fixtures.cell().workload
+        workload.warmupSeconds = 0
+        workload.durationSeconds = 12
+        var state = LoopState(workload: workload)
+        let control = DriverControl(start: 0, rate: 1000)
+        var data = Fixtures.data(records: 1000, latencyMicroseconds: 100)
+        data.consumedRecords = consumedPerSecond
+        for second in 1...12 { state.advance(control: control, row: state.record(data, seconds: 1, elapsed: Double(second), targetRate: 1000)) }
+        #expect(state.phase == .draining)
+        return state.notes
+    }
+
+    @Test func consumersFallingBehindInTheMeasuredPhaseIsNoted() throws {
+        let behind = Self.notes(consumedPerSecond: 900)
+        let note = try #require(behind.first { $0.hasPrefix("consumers fell behind") }, "\(behind)")
+        #expect(note.contains("from 0 to 1200 records, 100 records/s (10.0% of what was published for them)"), "\(note)")
+        #expect(Self.notes(consumedPerSecond: 1000).isEmpty, "consumers that keep up leave no note")
+        #expect(Self.notes(consumedPerSecond: 990).isEmpty, "1% behind is within what the rate search tolerates")
+    }
+
     @Test func rateSearchPhaseHandsOverToWarmup() {
         var workload = Fixtures.cell().workload
         workload.producerRate = 0

@@ -123,6 +123,7 @@ struct LoopState {
         } else {
             phase = workload.warmupPhaseSeconds > 0 ? .warmup : (workload.consumerBacklogSizeGB > 0 ? .backlog : .measuring)
         }
+        if phase == .measuring { backlogAtMeasureStart = 0 }
     }
 
     var backlog: Double { max(0, Double(totalPublished) * Double(workload.subscriptionsPerTopic) - Double(totalConsumed)) }
@@ -201,11 +202,26 @@ struct LoopState {
             let isDrained = backlog <= remaining
             if !isDrained && phaseSeconds < workload.measuredSeconds * MeasurementLoop.maximumDrainExtension { return }
             if !isDrained { notes.append(String(format: "the backlog was not drained to %.0f%% within %.0f s", workload.backlogDrainRatio * 100, phaseSeconds)) }
+        } else if let initial = backlogAtMeasureStart, workload.subscriptionsPerTopic > 0, phaseSeconds > 0 {
+            noteIfConsumersFellBehind(backlogAtStart: initial)
         }
         if windowSeconds > 0 { closeWindow() }
         enter(workload.subscriptionsPerTopic > 0 ? .draining : .measuring, control: control)
         control.stopProducers()
         if workload.subscriptionsPerTopic == 0 { isFinished = true }
+    }
+
+    /// A measured phase whose backlog grew by more than the rate search tolerates (2% of the
+    /// rate) reports consume figures below the publish figures: said in the notes, so that a
+    /// reader does not take the publish rate for one the consumers sustained. (A search step is
+    /// a few seconds; the measured phase can find out later that a rate was too high.)
+    private mutating func noteIfConsumersFellBehind(backlogAtStart: Double) {
+        let growth = (backlog - backlogAtStart) / phaseSeconds
+        let delivered = Double(measured.publishedRecords) * Double(workload.subscriptionsPerTopic) / phaseSeconds
+        guard delivered > 0, growth > (1 - RateSearch.minimumAchievedFraction) * delivered,
+              backlog > RateSearch.backlogNoiseSeconds * delivered else { return }
+        notes.append(String(format: "consumers fell behind in the measured phase: the backlog grew from %.0f to %.0f records, %.0f records/s (%.1f%% of what was published for them); the consume figures are what they kept up with",
+                            backlogAtStart, backlog, growth, growth / delivered * 100))
     }
 
     private mutating func enter(_ next: RunPhase, control: DriverControl) {
@@ -214,8 +230,8 @@ struct LoopState {
         switch next {
         case .backlog: control.setConsumersPaused(true)
         case .measuring:
+            backlogAtMeasureStart = backlog
             if workload.consumerBacklogSizeGB > 0 {
-                backlogAtMeasureStart = backlog
                 control.setConsumersPaused(false)
                 if let drainRate = workload.drainProducerRate { control.setRate(drainRate > 0 ? drainRate : nil) }
             }
