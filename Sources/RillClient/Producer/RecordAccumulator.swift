@@ -236,7 +236,7 @@ struct RecordAccumulator: Sendable {
         return .appended(wakeSender: wake)
     }
 
-    private static func seal(_ queue: inout PartitionQueue, topicPartition: TopicPartition) {
+    fileprivate static func seal(_ queue: inout PartitionQueue, topicPartition: TopicPartition) {
         guard let open = queue.open.take() else { return }
         queue.sealed.append(ProducerBatch(
             topicPartition: topicPartition, builder: open.builder, bytes: nil, createdAt: open.createdAt,
@@ -377,34 +377,15 @@ struct RecordAccumulator: Sendable {
     // MARK: Time
 
     /// Fails sealed and open batches older than `delivery.timeout.ms` that are not in flight.
+    /// It runs before every drain and almost always finds nothing: the queues are looked at in
+    /// place, topic by topic, with no list of partitions built.
     mutating func expire(now: UInt64) -> [Finished] {
-        // A look without building a partition list first: it runs before every drain, and
-        // almost always nothing has expired. A queue's oldest batch is its first sealed one,
-        // else its open one.
-        let timeout = settings.deliveryTimeoutNanoseconds
-        let hasExpired = topics.values.contains { topic in
-            topic.queues.contains { queue in
-                guard let createdAt = queue.sealed.first?.createdAt ?? queue.open?.createdAt else { return false }
-                return now >= createdAt + timeout
-            }
+        var expired: [ProducerBatch] = []
+        for name in Array(topics.keys) {
+            topics[name]!.takeExpired(topic: name, createdBefore: now, timeout: settings.deliveryTimeoutNanoseconds, into: &expired)
         }
-        guard hasExpired else { return [] }
-        var finished: [Finished] = []
-        for topicPartition in topicPartitions {
-            var expired: [ProducerBatch] = []
-            let timeout = settings.deliveryTimeoutNanoseconds
-            withQueue(topicPartition) { queue in
-                while let first = queue.sealed.first, now >= first.createdAt + timeout {
-                    expired.append(queue.sealed.removeFirst())
-                }
-                if queue.sealed.isEmpty, let open = queue.open, now >= open.createdAt + timeout {
-                    Self.seal(&queue, topicPartition: topicPartition)
-                    expired.append(queue.sealed.removeFirst())
-                }
-            }
-            for batch in expired { finished += fail(batch, KafkaClientError(.timedOut, "not delivered within delivery.timeout.ms")) }
-        }
-        return finished
+        let error = KafkaClientError(.timedOut, "not delivered within delivery.timeout.ms")
+        return expired.flatMap { fail($0, error) }
     }
 
     /// When the sender must look again without being woken, after a drain at `now`: the next
@@ -489,6 +470,20 @@ struct RecordAccumulator: Sendable {
 }
 
 extension RecordAccumulator.TopicState {
+    /// Moves to `expired` every batch of this topic older than `timeout` at `now` that is not in
+    /// flight: a queue's sealed batches from the oldest, then its open batch once none is left.
+    mutating func takeExpired(topic: String, createdBefore now: UInt64, timeout: UInt64, into expired: inout [RecordAccumulator.ProducerBatch]) {
+        for partition in queues.indices {
+            while let first = queues[partition].sealed.first, now >= first.createdAt + timeout {
+                expired.append(queues[partition].sealed.removeFirst())
+            }
+            if queues[partition].sealed.isEmpty, let open = queues[partition].open, now >= open.createdAt + timeout {
+                RecordAccumulator.seal(&queues[partition], topicPartition: TopicPartition(topic, Int32(partition)))
+                expired.append(queues[partition].sealed.removeFirst())
+            }
+        }
+    }
+
     /// Picks the partition and appends to its queue, in place.
     mutating func append(_ record: ProducerRecord, size: Int, timestamp: Timestamp, completion: RecordAccumulator.Completion,
                          partitioner: inout PartitionerState, now: () -> UInt64, settings: RecordAccumulator.Settings) -> RecordAccumulator.AppendOutcome {
