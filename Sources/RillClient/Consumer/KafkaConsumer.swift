@@ -233,14 +233,7 @@ public final class KafkaConsumer: Sendable {
                 guard !state.partitions.values[index].isPaused else { continue }
                 // Changed in place in the dictionary: a copy beside it would make the first
                 // popFirst copy the whole buffer (copy-on-write).
-                take(from: &state.partitions.values[index], key, into: &taken, limit: limit)
-                // An error comes after the records before it, and on its own: with records taken
-                // already (from any partition) it waits for the next poll.
-                let partition = state.partitions.values[index]
-                if let error = partition.error, partition.buffered.isEmpty, partition.undecoded.isEmpty, taken.isEmpty {
-                    state.partitions.values[index].error = nil
-                    throw error
-                }
+                if let error = take(from: &state.partitions.values[index], key, into: &taken, limit: limit) { throw error }
             }
             return taken
         }
@@ -249,7 +242,11 @@ public final class KafkaConsumer: Sendable {
     /// Moves records of `partition` to `taken` (up to `limit` in all), decoding its fetched
     /// batches as it goes. A batch that does not decode becomes the partition's error; what was
     /// fetched after it is dropped and fetching starts again at it (as a seek would).
-    private func take(from partition: inout PartitionState, _ topicPartition: TopicPartition, into taken: inout [ConsumerRecord], limit: Int) {
+    ///
+    /// Returns the partition's error (clearing it) when it is due: after the records before it,
+    /// and on its own — with records taken already (from any partition) it waits for the next
+    /// poll.
+    private func take(from partition: inout PartitionState, _ topicPartition: TopicPartition, into taken: inout [ConsumerRecord], limit: Int) -> KafkaClientError? {
         while taken.count < limit {
             if let record = partition.buffered.popFirst() {
                 taken.append(record)
@@ -274,6 +271,9 @@ public final class KafkaConsumer: Sendable {
         if partition.buffered.isEmpty, partition.undecoded.isEmpty, let fetchOffset = partition.fetchOffset, let position = partition.position, fetchOffset > position {
             partition.position = fetchOffset  // batches with no records left for us (compaction, control)
         }
+        guard let error = partition.error, partition.buffered.isEmpty, partition.undecoded.isEmpty, taken.isEmpty else { return nil }
+        partition.error = nil
+        return error
     }
 
     private func waitForData(until deadline: ContinuousClock.Instant) async {
