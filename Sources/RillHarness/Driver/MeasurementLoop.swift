@@ -218,8 +218,7 @@ struct LoopState {
     private mutating func noteIfConsumersFellBehind(backlogAtStart: Double) {
         let growth = (backlog - backlogAtStart) / phaseSeconds
         let delivered = Double(measured.publishedRecords) * Double(workload.subscriptionsPerTopic) / phaseSeconds
-        guard delivered > 0, growth > (1 - RateSearch.minimumAchievedFraction) * delivered,
-              backlog > RateSearch.backlogNoiseSeconds * delivered else { return }
+        guard RateSearch.consumersFellBehind(backlogGrowthPerSecond: growth, backlog: backlog, rate: delivered) else { return }
         notes.append(String(format: "consumers fell behind in the measured phase: the backlog grew from %.0f to %.0f records, %.0f records/s (%.1f%% of what was published for them); the consume figures are what they kept up with",
                             backlogAtStart, backlog, growth, growth / delivered * 100))
     }

@@ -64,6 +64,13 @@ public struct RateSearch: Sendable {
     /// A backlog under this many seconds of the rate is not counted as consumers falling behind.
     static let backlogNoiseSeconds = 0.1
 
+    /// Whether consumers fell behind `rate` (records/s published for them): their backlog grew
+    /// by more than the producers may fall short (2% of the rate per second) and is more than
+    /// a fetch in flight. The search's rule for a step, and the measured phase's for its note.
+    static func consumersFellBehind(backlogGrowthPerSecond growth: Double, backlog: Double, rate: Double) -> Bool {
+        growth > (1 - minimumAchievedFraction) * rate && backlog > backlogNoiseSeconds * rate
+    }
+
     public let settings: RateSearchSettings
     public private(set) var currentRate: Double
     public private(set) var decisions: [Decision] = []
@@ -135,7 +142,7 @@ public struct RateSearch: Sendable {
         }
         let backlogBefore = step.count > 1 ? step[0].backlogRecords : backlogAtStepStart
         let growth = (last.backlogRecords - backlogBefore) / Double(judged.count)
-        if growth > (1 - Self.minimumAchievedFraction) * rate && last.backlogRecords > Self.backlogNoiseSeconds * rate {
+        if Self.consumersFellBehind(backlogGrowthPerSecond: growth, backlog: last.backlogRecords, rate: rate) {
             reasons.append(String(format: "consumers fell behind: the backlog grew %.0f records/s (> %.0f%% of the rate)", growth, (1 - Self.minimumAchievedFraction) * 100))
         }
         let reason = reasons.isEmpty
