@@ -2,8 +2,9 @@ import Testing
 @testable import RillClient
 
 /// The producer's sender sleeps on a `WakeupSignal` between passes: no signal may be lost, and
-/// signals made while it works count as one more pass, not one each.
-@Suite struct WakeupSignalTests {
+/// signals made while it works count as one more pass, not one each. A lost signal leaves a
+/// wait hanging: the time limit turns that into a failure.
+@Suite(.timeLimit(.minutes(1))) struct WakeupSignalTests {
     @Test func signalsMadeBeforeAWaitAreKeptAsOne() async {
         let signal = WakeupSignal()
         signal.signal()
@@ -16,7 +17,7 @@ import Testing
     @Test func aWaitingTaskIsWokenByTheNextSignal() async {
         let signal = WakeupSignal()
         let waiter = Task { await signal.wait() }
-        // Signals race the waiter's suspension: whichever comes first, the wait returns true.
+        while !signal.hasWaiter { await Task.yield() }
         signal.signal()
         #expect(await waiter.value)
     }
