@@ -159,13 +159,20 @@ extension BrokerServerTests {
 
     @Test func twoMembersJoiningDuringTheDelayShareOneGenerationAndTheLeadersSyncAssignsBoth() throws {
         let broker = try TestBroker([("group.initial.rebalance.delay.ms", "500")])
-        let leader = try broker.connect(), follower = try broker.connect()
-        let leaderID = try Self.memberID(for: "pair", on: leader)
-        let followerID = try Self.memberID(for: "pair", on: follower)
+        var leader = try broker.connect(), follower = try broker.connect()
+        var leaderID = try Self.memberID(for: "pair", on: leader)
+        var followerID = try Self.memberID(for: "pair", on: follower)
         let leaderJoin = try leader.send(Self.joinRequest("pair", memberID: leaderID), version: Self.joinVersion)
         let followerJoin = try follower.send(Self.joinRequest("pair", memberID: followerID), version: Self.joinVersion)
-        let leaderAnswer = try leader.receive(JoinGroupResponse.self, version: Self.joinVersion, correlationID: leaderJoin)
-        let followerAnswer = try follower.receive(JoinGroupResponse.self, version: Self.joinVersion, correlationID: followerJoin)
+        var leaderAnswer = try leader.receive(JoinGroupResponse.self, version: Self.joinVersion, correlationID: leaderJoin)
+        var followerAnswer = try follower.receive(JoinGroupResponse.self, version: Self.joinVersion, correlationID: followerJoin)
+        // The joins travel on two connections (served by different event loops) and may reach
+        // the coordinator in either order; the first to arrive leads, and comes first below.
+        if leaderAnswer.leaderMemberID == followerID {
+            swap(&leader, &follower)
+            swap(&leaderID, &followerID)
+            swap(&leaderAnswer, &followerAnswer)
+        }
         #expect(leaderAnswer.errorCode == .none && followerAnswer.errorCode == .none)
         #expect(leaderAnswer.generationID == 1 && followerAnswer.generationID == 1)
         #expect(leaderAnswer.leaderMemberID == leaderID && followerAnswer.leaderMemberID == leaderID)
