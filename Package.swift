@@ -82,6 +82,7 @@ let package = Package(
         .target(
             name: "RillServer",
             dependencies: [
+                "CRillSystem",
                 "RillBroker",
                 "RillProtocol",
                 "RillStorage",
@@ -127,7 +128,6 @@ let package = Package(
         .executableTarget(
             name: "rill",
             dependencies: [
-                "CRillSystem",
                 "RillHarness",
                 "RillFormat",
                 "RillStorage",

@@ -1,15 +1,16 @@
 #include "rill_system.h"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
-void rill_tune_allocator(int mmap_threshold_bytes, int trim_threshold_bytes) {
-#if defined(__GLIBC__)
-    mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes);
-    mallopt(M_TRIM_THRESHOLD, trim_threshold_bytes);
+int rill_set_thread_nice(int nice) {
+#if defined(__linux__)
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 #else
-    (void)mmap_threshold_bytes;
-    (void)trim_threshold_bytes;
+    (void)nice;
+    return -1;
 #endif
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RillBroker
 import RillFormat
@@ -18,6 +19,32 @@ extension BrokerServerTests {
         #expect(try broker.connect().produce(topic: "events", records: try makeBatch(1)).baseOffset == .zero)
         try Self.expectHealthy(broker)
         try broker.stop()
+    }
+
+    /// Segment deletion and compaction run on a thread below the event loops' priority.
+    @Test(.timeLimit(.minutes(1))) func theBackgroundThreadRunsAtALowerPriority() async throws {
+        #if os(Linux)
+        /// Nice values of this process's threads named `name`, from /proc (field 19 of `stat`).
+        func niceValues(ofThreadsNamed name: String) -> [Int] {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.compactMap { task in
+                guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+                      comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+                      let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                      let end = stat.lastIndex(of: ")") else { return nil }
+                let fields = stat[stat.index(after: end)...].split(separator: " ")
+                return fields.count > 16 ? Int(fields[16]) : nil
+            }
+        }
+        let broker = try TestBroker()
+        defer { try? broker.stop() }
+        var found = false
+        for _ in 0..<500 where !found {
+            found = niceValues(ofThreadsNamed: "TP-#0").contains(10)
+            if !found { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(found, "no background thread at nice 10: \(niceValues(ofThreadsNamed: "TP-#0"))")
+        #endif
     }
 
     /// Consumers are nearly always in a long poll, so a broker must be able to stop under them.
