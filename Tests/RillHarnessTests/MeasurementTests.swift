@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import RillFormat
 @testable import RillHarness
 import Testing
 
@@ -237,6 +238,31 @@ import Testing
         #expect(quantiles.contains { $0.percentile == 99.99 })
         #expect(quantiles.last?.percentile == 100)
         #expect(zip(quantiles, quantiles.dropFirst()).allSatisfy { $0.percentile < $1.percentile && $0.milliseconds <= $1.milliseconds })
+    }
+
+    /// The one-pass percentiles and mean agree with the library's `valueAtPercentile` and
+    /// `mean` exactly, on shapes that put percentiles on bucket edges, on one value, on zero, and
+    /// on a long tail that resizes the histogram.
+    @Test func onePassAgreesWithTheLibrary() {
+        var generator = SplitMix64(seed: 42)
+        let shapes: [(String, [UInt64])] = [
+            ("one value", [137]),
+            ("zeros and a value", [0, 0, 0, 5]),
+            ("uniform", (0..<10_000).map { _ in generator.next() % 5_000 }),
+            ("long tail", (0..<20_000).map { _ in
+                let draw = generator.next() % 1000
+                return draw < 990 ? 200 + draw : 1_000_000 + generator.next() % 600_000_000
+            }),
+            ("two clusters", (0..<1000).map { index in index % 100 == 0 ? 90_000 : 350 }),
+        ]
+        let percentiles = [0.5, 10, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 99.999]
+        for (name, samples) in shapes {
+            var histogram = LatencyHistogram.latency()
+            for sample in samples { _ = histogram.record(sample) }
+            let (values, mean) = histogram.valuesAndMean(atAscendingPercentiles: percentiles)
+            #expect(values == percentiles.map { histogram.valueAtPercentile($0) }, "\(name)")
+            #expect(abs(mean - histogram.mean) <= 1e-9 * max(1, histogram.mean), "\(name)")
+        }
     }
 
     @Test func reportContextKeepsIntendedTimeAndDelay() {
