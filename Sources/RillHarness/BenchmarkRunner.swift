@@ -70,7 +70,7 @@ public struct BenchmarkRunner: Sendable {
             return try await runClients(loop, workload: workload, bootstrap: address, pool: pool, deletesTopics: options.deletesTopics)
         case .embedded:
             let executable = try options.rillExecutable ?? EmbeddedCluster.rillExecutable()
-            return try await EmbeddedCluster.run(count: workload.replicationFactor, executable: executable, brokerConfig: workload.brokerConfig, logDirectory: logDirectory,
+            return try await EmbeddedCluster.run(count: workload.replicationFactor, executable: executable, brokerConfig: workload.embeddedBrokerConfig, logDirectory: logDirectory,
                                                  dataParent: workload.dataDirectory.map { URL(fileURLWithPath: $0) }) { cluster in
                 workload.checks != nil
                     ? try await runChecked(loop, workload: workload, bootstrap: cluster.bootstrap, cluster: cluster, directory: logDirectory)

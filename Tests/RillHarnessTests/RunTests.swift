@@ -116,19 +116,10 @@ import Testing
         #expect(try EmbeddedCluster.rillExecutable(environment: ["RILL_EXECUTABLE": rill.path]) == rill)
     }
 
-    @Test func brokersGetHalfTheCoresUnlessTheWorkloadSaysOtherwise() {
-        func loops(cores: Int, brokers: Int, _ config: [String: String] = [:]) -> String? {
-            EmbeddedCluster.brokerSettings(config, brokers: brokers, cores: cores)["rill.event.loops"]
-        }
-        #expect(loops(cores: 2, brokers: 1) == "1")
-        #expect(loops(cores: 1, brokers: 1) == "1")
-        #expect(loops(cores: 8, brokers: 1) == "4")
-        #expect(loops(cores: 2, brokers: 3) == "1")
-        #expect(loops(cores: 16, brokers: 3) == "2")
-        #expect(loops(cores: 2, brokers: 1, ["rill.event.loops": "2"]) == "2")
-        let settings = EmbeddedCluster.brokerSettings(["num.partitions": "3"], brokers: 1, cores: 2)
-        #expect(settings["group.initial.rebalance.delay.ms"] == "0")
-        #expect(settings["num.partitions"] == "3")
+    @Test func brokerSettingsAreTheWorkloadsOverTheHarnesssDefaults() {
+        #expect(EmbeddedCluster.brokerSettings([:]) == ["group.initial.rebalance.delay.ms": "0"])
+        let settings = EmbeddedCluster.brokerSettings(["num.partitions": "3", "group.initial.rebalance.delay.ms": "100"])
+        #expect(settings == ["num.partitions": "3", "group.initial.rebalance.delay.ms": "100"])
     }
 
     @Test(.timeLimit(.minutes(1))) func aBrokerThatCannotStartIsReportedWithItsLog() async throws {

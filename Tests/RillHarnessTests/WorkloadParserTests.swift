@@ -95,6 +95,18 @@ import Testing
         #expect(error("producerRate: 1\nclientThreads: -1")?.field == "clientThreads")
     }
 
+    /// Embedded brokers run one event loop at a modest fixed rate, their default otherwise,
+    /// and what the workload's `brokerConfig` says in any case.
+    @Test func embeddedBrokersRunOneLoopAtAModestRateUnlessSet() throws {
+        #expect(try parseOne("producerRate: 20000").embeddedBrokerConfig["rill.event.loops"] == "1")
+        #expect(try parseOne("producerRate: 60000\nsubscriptionsPerTopic: 2").embeddedBrokerConfig["rill.event.loops"] == nil)
+        #expect(try parseOne("producerRate: 0").embeddedBrokerConfig["rill.event.loops"] == nil)
+        #expect(try parseOne("producerRate: 1000\nconsumerBacklogSizeGB: 1").embeddedBrokerConfig["rill.event.loops"] == nil)
+        let configured = try parseOne("producerRate: 20000\nbrokerConfig: {rill.event.loops: \"2\", num.partitions: \"3\"}").embeddedBrokerConfig
+        #expect(configured == ["rill.event.loops": "2", "num.partitions": "3"])
+        #expect(try parseOne("producerRate: 20000\nbrokerConfig: {num.partitions: \"3\"}").embeddedBrokerConfig == ["rill.event.loops": "1", "num.partitions": "3"])
+    }
+
     @Test func keyDistributionForms() throws {
         #expect(try parseOne("keyDistribution: none\nproducerRate: 1").keyDistribution == KeyDistribution.none)
         #expect(try parseOne("keyDistribution: round-robin\nproducerRate: 1").keyDistribution == .roundRobin(keys: 10_000))

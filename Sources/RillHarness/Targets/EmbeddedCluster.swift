@@ -1,6 +1,5 @@
 import Foundation
 import NIOConcurrencyHelpers
-import NIOCore
 
 /// The embedded target: `rill broker` child processes on 127.0.0.1, each on a free port chosen
 /// by the kernel (`--listen 127.0.0.1:0`) with a fresh data directory, started and waited for
@@ -35,7 +34,7 @@ public final class EmbeddedCluster: Sendable {
             for node in 0..<count {
                 var arguments = ["broker", "--data-dir", dataRoot.appendingPathComponent("broker-\(node)").path, "--listen", "127.0.0.1:0", "--node-id", String(node),
                                  "--stop-when-stdin-closes"]
-                let settings = brokerSettings(brokerConfig, brokers: count, cores: System.coreCount)
+                let settings = brokerSettings(brokerConfig)
                 for (name, value) in settings.sorted(by: { $0.key < $1.key }) { arguments += ["--override", "\(name)=\(value)"] }
                 let child = try BrokerChild(executable: executable, arguments: arguments, log: logDirectory.appendingPathComponent("broker-\(node).log"))
                 brokers.append(child)
@@ -51,17 +50,10 @@ public final class EmbeddedCluster: Sendable {
         return EmbeddedCluster(brokers: brokers, arguments: commandLines, executable: executable, logDirectory: logDirectory, dataRoot: dataRoot)
     }
 
-    /// The settings each embedded broker starts with: the workload's `brokerConfig` over two
-    /// defaults of the harness's own. A benchmark's groups form at once, with no waiting for more
-    /// members to join. The brokers share the machine with the harness's clients, so they get half
-    /// its cores, shared among them, at least one loop each: a broker with more event loops than
-    /// cores to itself hops requests between loops that then wait for a core (on 2 cores at
-    /// 20,000 rec/s with linger 0, one loop instead of two cut the broker's CPU from 0.82 to 0.64
-    /// cores and the end-to-end p99 from 2.0–2.4 to 1.3–1.4 ms, docs/performance.md).
-    static func brokerSettings(_ brokerConfig: [String: String], brokers: Int, cores: Int) -> [String: String] {
-        var settings = ["group.initial.rebalance.delay.ms": "0", "rill.event.loops": String(max(1, cores / (2 * max(1, brokers))))]
-        settings.merge(brokerConfig) { $1 }
-        return settings
+    /// The settings each embedded broker starts with: the workload's `brokerConfig` over the
+    /// harness's default that a benchmark's groups form at once, with no waiting for more members.
+    static func brokerSettings(_ brokerConfig: [String: String]) -> [String: String] {
+        ["group.initial.rebalance.delay.ms": "0"].merging(brokerConfig) { $1 }
     }
 
     private init(brokers: [BrokerChild], arguments: [[String]], executable: URL, logDirectory: URL, dataRoot: URL) {
