@@ -13,19 +13,17 @@ extension BrokerRuntime {
         eventLoop: any EventLoop,
         _ body: @escaping @Sendable (Partition?, Item, PartitionShard) -> Result
     ) -> EventLoopFuture<[Result]> {
+        let shardIndices = items.map { ShardPlacement.index(of: $0.topicPartition, shardCount: shards.count) }
         // One shard (a request for one partition, the usual case at low linger): no grouping,
         // no joining of futures.
-        if let first = items.first {
-            let shardIndex = ShardPlacement.index(of: first.topicPartition, shardCount: shards.count)
-            if items.allSatisfy({ ShardPlacement.index(of: $0.topicPartition, shardCount: shards.count) == shardIndex }) {
-                return shards[shardIndex].run { shard in
-                    items.map { body(shard.partition($0.topicPartition), $0.item, shard) }
-                }.hop(to: eventLoop)
-            }
+        if let first = shardIndices.first, shardIndices.allSatisfy({ $0 == first }) {
+            return shards[first].run { shard in
+                items.map { body(shard.partition($0.topicPartition), $0.item, shard) }
+            }.hop(to: eventLoop)
         }
         var byShard: [Int: [(index: Int, topicPartition: TopicPartition, item: Item)]] = [:]
         for (index, entry) in items.enumerated() {
-            byShard[ShardPlacement.index(of: entry.topicPartition, shardCount: shards.count), default: []].append((index, entry.topicPartition, entry.item))
+            byShard[shardIndices[index], default: []].append((index, entry.topicPartition, entry.item))
         }
         let futures = byShard.map { shardIndex, entries in
             shards[shardIndex].run { shard in

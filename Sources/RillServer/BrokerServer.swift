@@ -252,9 +252,6 @@ enum BrokerMaintenance {
     }
 }
 
-/// The nice value of the broker's background thread (`lowerThisThreadsPriority`).
-let backgroundThreadNiceValue: Int32 = 10
-
 /// The broker's background thread (segment deletion, compaction) runs at a lower CPU priority
 /// (nice 10) than its event loops, so that its work waits for an idle core rather than taking one
 /// from requests. Unlinking a 64 MiB segment on tmpfs is 7–14 ms of kernel time, run in bursts
@@ -263,5 +260,5 @@ let backgroundThreadNiceValue: Int32 = 10
 /// deletion keeps up unless the machine is saturated for long. On Linux the nice value of a
 /// thread is its own; where setting it fails, the thread keeps the default.
 func lowerThisThreadsPriority() {
-    _ = rill_set_thread_nice(backgroundThreadNiceValue)
+    _ = rill_set_thread_nice(10)
 }

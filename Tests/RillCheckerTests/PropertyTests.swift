@@ -254,11 +254,10 @@ enum Mutator {
         return mutated
     }
 
-    /// A record in the middle of a poll disappears from that poll only.
-    /// Removes a record from the middle of a poll — one whose send was acknowledged with an
-    /// offset. (A record known only from this one poll, its send failed or unknown, leaves no
-    /// trace once removed: nothing says its offset ever held a record, so no checker can find
-    /// the skip.)
+    /// A record in the middle of a poll disappears from that poll only — one whose send was
+    /// acknowledged with an offset. (A record known only from this one poll, its send failed or
+    /// unknown, leaves no trace once removed: nothing says its offset ever held a record, so no
+    /// checker can find the skip.)
     static func skipRecord(_ events: [HistoryEvent], using random: inout SplitMix64) -> [HistoryEvent]? {
         var acknowledged: Set<[String]> = []
         for event in events where event.type == .ok {

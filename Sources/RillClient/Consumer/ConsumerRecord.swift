@@ -34,8 +34,11 @@ enum FetchedRecordsDecoder {
 
     static func wholeBatches(_ bytes: ByteBuffer, topicPartition: TopicPartition, position: Offset) -> Fetched {
         var remaining = bytes
-        var fetched = Fetched(batches: bytes.getSlice(at: bytes.readerIndex, length: 0)!, nextOffset: position)
+        var fetched = Fetched(batches: bytes, nextOffset: position)
+        // The kept batches are bytes[start..<end]: from the first at or past the position to
+        // the last whole one.
         var start = remaining.readerIndex
+        var end = start
         while remaining.readableBytes >= RecordBatchHeader.size {
             let header: RecordBatchHeader
             do {
@@ -49,12 +52,13 @@ enum FetchedRecordsDecoder {
             guard header.totalSize <= remaining.readableBytes else { break }  // cut off: fetched again next time
             remaining.moveReaderIndex(forwardBy: header.totalSize)
             guard header.lastOffset >= fetched.nextOffset else {
-                if fetched.batches.readableBytes == 0 { start = remaining.readerIndex }  // all before the position
+                if end == start { (start, end) = (remaining.readerIndex, remaining.readerIndex) }  // all before the position
                 continue
             }
             fetched.nextOffset = header.nextOffset
-            fetched.batches = bytes.getSlice(at: start, length: remaining.readerIndex - start)!
+            end = remaining.readerIndex
         }
+        fetched.batches = bytes.getSlice(at: start, length: end - start)!
         return fetched
     }
 

@@ -110,7 +110,9 @@ struct LoopState {
     var totalPublished: Int64 = 0
     var totalPublishedBytes: Int64 = 0
     var totalConsumed: Int64 = 0
-    var backlogAtMeasureStart: Double?
+    /// The backlog when the measured phase began (set on entering it; a run that starts
+    /// measured starts with none).
+    var backlogAtMeasureStart = 0.0
     var notes: [String] = []
     var errors: Set<String> = []
     var isFinished = false
@@ -123,7 +125,6 @@ struct LoopState {
         } else {
             phase = workload.warmupPhaseSeconds > 0 ? .warmup : (workload.consumerBacklogSizeGB > 0 ? .backlog : .measuring)
         }
-        if phase == .measuring { backlogAtMeasureStart = 0 }
     }
 
     var backlog: Double { max(0, Double(totalPublished) * Double(workload.subscriptionsPerTopic) - Double(totalConsumed)) }
@@ -197,13 +198,13 @@ struct LoopState {
 
     private mutating func advanceMeasuring(control: DriverControl) {
         guard phaseSeconds >= workload.measuredSeconds - 0.05 else { return }
-        if let initial = backlogAtMeasureStart, workload.consumerBacklogSizeGB > 0 {
-            let remaining = initial * (1 - workload.backlogDrainRatio)
+        if workload.consumerBacklogSizeGB > 0 {
+            let remaining = backlogAtMeasureStart * (1 - workload.backlogDrainRatio)
             let isDrained = backlog <= remaining
             if !isDrained && phaseSeconds < workload.measuredSeconds * MeasurementLoop.maximumDrainExtension { return }
             if !isDrained { notes.append(String(format: "the backlog was not drained to %.0f%% within %.0f s", workload.backlogDrainRatio * 100, phaseSeconds)) }
-        } else if let initial = backlogAtMeasureStart, workload.subscriptionsPerTopic > 0, phaseSeconds > 0 {
-            noteIfConsumersFellBehind(backlogAtStart: initial)
+        } else if workload.subscriptionsPerTopic > 0, phaseSeconds > 0 {
+            noteIfConsumersFellBehind()
         }
         if windowSeconds > 0 { closeWindow() }
         enter(workload.subscriptionsPerTopic > 0 ? .draining : .measuring, control: control)
@@ -215,12 +216,12 @@ struct LoopState {
     /// rate) reports consume figures below the publish figures: said in the notes, so that a
     /// reader does not take the publish rate for one the consumers sustained. (A search step is
     /// a few seconds; the measured phase can find out later that a rate was too high.)
-    private mutating func noteIfConsumersFellBehind(backlogAtStart: Double) {
-        let growth = (backlog - backlogAtStart) / phaseSeconds
+    private mutating func noteIfConsumersFellBehind() {
+        let growth = (backlog - backlogAtMeasureStart) / phaseSeconds
         let delivered = Double(measured.publishedRecords) * Double(workload.subscriptionsPerTopic) / phaseSeconds
         guard RateSearch.consumersFellBehind(backlogGrowthPerSecond: growth, backlog: backlog, rate: delivered) else { return }
         notes.append(String(format: "consumers fell behind in the measured phase: the backlog grew from %.0f to %.0f records, %.0f records/s (%.1f%% of what was published for them); the consume figures are what they kept up with",
-                            backlogAtStart, backlog, growth, growth / delivered * 100))
+                            backlogAtMeasureStart, backlog, growth, growth / delivered * 100))
     }
 
     private mutating func enter(_ next: RunPhase, control: DriverControl) {

@@ -145,8 +145,9 @@ public struct Workload: Sendable, Equatable, Encodable {
     /// instead of two cut the broker's CPU from 0.82 to 0.64 cores and the end-to-end p99 from
     /// 2.0–2.4 to 1.3–1.4 ms. At high rates the loops' parallelism pays (docs/performance.md).
     public var embeddedBrokerConfig: [String: String] {
-        guard isModestRate, brokerConfig["rill.event.loops"] == nil else { return brokerConfig }
-        return brokerConfig.merging(["rill.event.loops": "1"]) { current, _ in current }
+        var config = brokerConfig
+        if isModestRate, config["rill.event.loops"] == nil { config["rill.event.loops"] = "1" }
+        return config
     }
 
     public static let singleThreadRecordsPerSecond = 100_000.0
