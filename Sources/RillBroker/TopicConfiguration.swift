@@ -83,6 +83,7 @@ public enum TopicConfigurationCatalog {
         Entry(name: "cleanup.policy", brokerName: "log.cleanup.policy", type: .list),
         Entry(name: "compression.type", brokerName: "compression.type", type: .string),
         Entry(name: "delete.retention.ms", brokerName: "log.cleaner.delete.retention.ms", type: .long),
+        Entry(name: "file.delete.delay.ms", brokerName: "log.segment.delete.delay.ms", type: .long),
         Entry(name: "flush.messages", brokerName: "log.flush.interval.messages", type: .long),
         Entry(name: "flush.ms", brokerName: "log.flush.interval.ms", type: .long),
         Entry(name: "index.interval.bytes", brokerName: "log.index.interval.bytes", type: .int),

@@ -122,7 +122,12 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                 if slice.length >= Self.sendfileMinimumBytes, let descriptor = slice.file.descriptor,
                    let region = FileRegionWriter.region(for: slice, descriptor: descriptor) {
                     let promise = context.eventLoop.makePromise(of: Void.self)
-                    promise.futureResult.whenComplete { _ in try? region.fileHandle.close() }
+                    // The slice's file stays referenced until sendfile is done with it: the log
+                    // reuses a removed segment's file only once nothing holds it.
+                    promise.futureResult.whenComplete { [file = slice.file] _ in
+                        try? region.fileHandle.close()
+                        withExtendedLifetime(file) {}
+                    }
                     context.write(wrapOutboundOut(.fileRegion(region)), promise: promise)
                 } else if let buffer = try? slice.read() {
                     context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)

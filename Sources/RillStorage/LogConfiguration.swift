@@ -23,6 +23,12 @@ public struct LogConfiguration: Hashable, Sendable {
     public var cleanupPolicy: Set<CleanupPolicy> = [.delete]
     /// `delete.retention.ms`: how long compaction keeps a tombstone after first cleaning it.
     public var deleteRetentionMilliseconds: Int64 = 24 * 3_600_000
+    /// `file.delete.delay.ms`: how long a segment file that retention or DeleteRecords removed
+    /// may wait, renamed `.deleted`, before it is unlinked. Rill keeps up to two such log files
+    /// per partition within this time to become the files of the next segments it rolls
+    /// (rewriting pages the file system already holds instead of freeing and allocating them);
+    /// 0 unlinks them at once.
+    public var fileDeleteDelayMilliseconds: Int64 = 60_000
     /// `max.message.bytes`: the largest batch the log accepts.
     public var maximumMessageBytes: Int64 = 1_048_588
     /// `message.timestamp.type`: keep the producer's timestamps, or stamp the append time.
@@ -39,7 +45,7 @@ public struct LogConfiguration: Hashable, Sendable {
     public static let topicConfigurationNames: [String] = [
         "segment.bytes", "segment.ms", "index.interval.bytes", "segment.index.bytes", "flush.messages",
         "flush.ms", "retention.ms", "retention.bytes", "cleanup.policy", "delete.retention.ms",
-        "max.message.bytes", "message.timestamp.type",
+        "file.delete.delay.ms", "max.message.bytes", "message.timestamp.type",
     ]
 
     /// Sets one topic-level setting by its Kafka name. Returns false for a name this type does
@@ -56,6 +62,7 @@ public struct LogConfiguration: Hashable, Sendable {
         case "retention.ms": retentionMilliseconds = try Self.integer(name, value, minimum: -1)
         case "retention.bytes": retentionBytes = try Self.integer(name, value, minimum: -1)
         case "delete.retention.ms": deleteRetentionMilliseconds = try Self.integer(name, value, minimum: 0)
+        case "file.delete.delay.ms": fileDeleteDelayMilliseconds = try Self.integer(name, value, minimum: 0)
         case "max.message.bytes": maximumMessageBytes = try Self.integer(name, value, minimum: 0)
         case "cleanup.policy": cleanupPolicy = try Self.cleanupPolicies(value)
         case "message.timestamp.type":
@@ -81,6 +88,7 @@ public struct LogConfiguration: Hashable, Sendable {
         case "retention.ms": String(retentionMilliseconds)
         case "retention.bytes": String(retentionBytes)
         case "delete.retention.ms": String(deleteRetentionMilliseconds)
+        case "file.delete.delay.ms": String(fileDeleteDelayMilliseconds)
         case "max.message.bytes": String(maximumMessageBytes)
         case "cleanup.policy": CleanupPolicy.allCases.filter { cleanupPolicy.contains($0) }.map(\.rawValue).joined(separator: ",")
         case "message.timestamp.type": messageTimestampType.description

@@ -63,12 +63,20 @@ extension PartitionLog {
         }
         var renamed: [String] = []
         for segment in segments[..<count] {
-            if deferredFileRemoval != nil { renamed += try segment.renameForDeletion() } else { try segment.delete() }
+            if configuration.fileDeleteDelayMilliseconds > 0 && spareLogFiles.count < Self.spareLogFileLimit {
+                let paths = try segment.renameForDeletion()
+                spareLogFiles.append(SpareLogFile(path: paths[0], file: segment.logFile))
+                renamed += paths.dropFirst()
+            } else if deferredFileRemoval != nil {
+                renamed += try segment.renameForDeletion()
+            } else {
+                try segment.delete()
+            }
         }
         segments.removeFirst(count)
         try fileSystem.syncDirectory(at: directory)
         logStartOffset = max(logStartOffset, segments[0].baseOffset)
-        if !renamed.isEmpty { deferredFileRemoval?(renamed) }
+        try removeFiles(renamed)
         return count
     }
 

@@ -20,7 +20,8 @@ public struct LogAppendInfo: Hashable, Sendable {
 /// Holding a slice keeps the file open even if the segment is deleted meanwhile.
 ///
 /// `@unchecked Sendable`: a slice is only ever read (pread, sendfile) and the bytes it covers
-/// are never rewritten — appends go past its end, compaction writes a new file. Reads of a
+/// are never rewritten while it is held — appends go past its end, compaction writes a new file,
+/// and a removed segment's file becomes a new segment's only once nothing holds it. Reads of a
 /// `POSIXFile` are safe from any thread; a `SimulatedFile` must stay on its test's thread.
 public struct FileSlice: @unchecked Sendable {
     public let file: any StorageFile
@@ -94,6 +95,14 @@ public final class PartitionLog {
     /// tmpfs, which the appends queued behind it would wait for. When nil, files are unlinked
     /// at once. Recovery removes `.deleted` files either way.
     public var deferredFileRemoval: (([String]) -> Void)?
+
+    /// Log files of removed segments, renamed `.deleted`, kept to become the files of the next
+    /// segments (`file.delete.delay.ms`): rewriting pages the file system already holds costs
+    /// less than freeing them and allocating new ones, and on tmpfs the freed pages' truncation
+    /// contends with the appends' allocations.
+    var spareLogFiles: [SpareLogFile] = []
+    /// At most this many spare log files per log; removed segments beyond it are unlinked.
+    static let spareLogFileLimit = 2
 
     var unflushedRecordCount: Int64 = 0
     var firstUnflushedAppendTime: Timestamp?
@@ -282,8 +291,55 @@ public final class PartitionLog {
         guard !active.isEmpty else { return }
         let newBaseOffset = logEndOffset
         try ProducerStateSnapshots.write(producerStateTable, at: newBaseOffset, directory: directory, fileSystem: fileSystem)
+        try active.trimStaleTail()
         try active.closeForAppends()
-        segments.append(try Segment.create(directory: directory, baseOffset: newBaseOffset, fileSystem: fileSystem, now: nil))
+        segments.append(try createSegment(at: newBaseOffset))
+    }
+
+    /// A new active segment, in a spare log file when one is free.
+    func createSegment(at baseOffset: Offset) throws -> Segment {
+        if let spare = takeSpareLogFile() {
+            do {
+                return try Segment.create(directory: directory, baseOffset: baseOffset, fileSystem: fileSystem, now: nil, reusing: spare)
+            } catch {
+                // A spare that cannot be renamed or opened is unlinked; a fresh file serves.
+                try removeFiles([spare])
+            }
+        }
+        return try Segment.create(directory: directory, baseOffset: baseOffset, fileSystem: fileSystem, now: nil)
+    }
+
+    /// The path of a spare log file that no reader holds any more (a fetch may still be
+    /// sending from a removed segment), taken out of the spares.
+    func takeSpareLogFile() -> String? {
+        guard let index = spareLogFiles.firstIndex(where: { $0.file == nil }) else { return nil }
+        return spareLogFiles.remove(at: index).path
+    }
+
+    /// Unlinks files now, or hands them to `deferredFileRemoval`.
+    func removeFiles(_ paths: [String]) throws {
+        guard !paths.isEmpty else { return }
+        if let deferredFileRemoval {
+            deferredFileRemoval(paths)
+        } else {
+            for path in paths { try fileSystem.removeFile(at: path) }
+        }
+    }
+
+    /// Unlinks the spare log files `file.delete.delay.ms` after `tick` first saw them.
+    func expireSpareLogFiles(now: Timestamp) throws {
+        var expired: [String] = []
+        spareLogFiles = spareLogFiles.compactMap { spare in
+            var spare = spare
+            let since = spare.firstSeen ?? now
+            spare.firstSeen = since
+            guard now.milliseconds - since.milliseconds < configuration.fileDeleteDelayMilliseconds else {
+                expired.append(spare.path)
+                return nil
+            }
+            return spare
+        }
+        try removeFiles(expired)
     }
 
     // MARK: Durability
@@ -301,9 +357,11 @@ public final class PartitionLog {
     }
 
     /// Periodic work driven by the owner's timer: the `flush.ms` policy, syncing segments closed
-    /// by a roll, rewriting the recovery-point checkpoint, expiring idle producers.
+    /// by a roll, rewriting the recovery-point checkpoint, expiring idle producers, unlinking
+    /// spare log files that waited `file.delete.delay.ms`.
     public func tick(now: Timestamp) throws {
         try checkWritable()
+        try expireSpareLogFiles(now: now)
         if let first = firstUnflushedAppendTime, configuration.flushMilliseconds != .max,
            now.milliseconds - first.milliseconds >= configuration.flushMilliseconds {
             try sync()
@@ -338,6 +396,11 @@ public final class PartitionLog {
         guard !isClosed else { return }
         defer { isClosed = true }
         guard failure == nil else { return }
+        // Spares are `.deleted` files (recovery would remove them); the active segment's file
+        // ends at its last batch before the sync makes the close durable.
+        for spare in spareLogFiles { try? fileSystem.removeFile(at: spare.path) }
+        spareLogFiles = []
+        try activeSegment.trimStaleTail()
         try sync()
         try activeSegment.closeForAppends()
         try ProducerStateSnapshots.write(producerStateTable, at: logEndOffset, directory: directory, fileSystem: fileSystem)
@@ -348,6 +411,7 @@ public final class PartitionLog {
     /// Closes the log and removes its directory (DeleteTopics).
     public func delete() throws {
         isClosed = true
+        spareLogFiles = []
         try fileSystem.removeDirectory(at: directory)
     }
 }
@@ -367,4 +431,14 @@ extension PartitionLog {
     public func leaderEpoch(of offset: Offset) -> LeaderEpoch? {
         leaderEpochCache.entries.last { $0.startOffset <= offset }?.epoch
     }
+}
+
+/// A removed segment's log file waiting to be reused (`PartitionLog.spareLogFiles`).
+struct SpareLogFile {
+    let path: String
+    /// The removed segment's open file while anything still holds it (a slice a fetch is
+    /// still sending); the file is reused only once this is nil.
+    weak var file: AnyObject?
+    /// When `tick` first saw it, for `file.delete.delay.ms`.
+    var firstSeen: Timestamp?
 }

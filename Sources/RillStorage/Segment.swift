@@ -16,8 +16,11 @@ final class Segment {
     let timeIndex: SparseIndex<TimeIndexEntry>
     private let fileSystem: any FileSystem
 
-    /// Bytes in the `.log` file.
+    /// Bytes of batches in the `.log` file.
     private(set) var size: Int64
+    /// Whether the file may go on past `size`: a reused file holds its former segment's
+    /// batches there (never read: reads stop at `size`) until `trimStaleTail` cuts them off.
+    private(set) var hasStaleTail = false
     /// The offset after the segment's last batch; `baseOffset` when it has none.
     private(set) var nextOffset: Offset
     /// The largest record timestamp in the segment, `.none` when empty.
@@ -38,11 +41,22 @@ final class Segment {
     var logPath: String { SegmentFiles.logPath(directory, baseOffset) }
     var isEmpty: Bool { size == 0 }
 
-    /// Creates a new, empty segment.
-    static func create(directory: String, baseOffset: Offset, fileSystem: any FileSystem, now: Timestamp?) throws -> Segment {
-        let logFile = try fileSystem.openFile(at: SegmentFiles.logPath(directory, baseOffset), create: true)
-        try logFile.truncate(to: 0)
+    /// Creates a new, empty segment; with `reusing`, in that file (a removed segment's log file,
+    /// renamed to this segment's name), whose old bytes are overwritten by the appends and cut
+    /// off past the last batch when the segment stops being active. A crash before then leaves
+    /// them in the file, where recovery finds offsets below the segment's base and cuts there.
+    static func create(directory: String, baseOffset: Offset, fileSystem: any FileSystem, now: Timestamp?, reusing spare: String? = nil) throws -> Segment {
+        let path = SegmentFiles.logPath(directory, baseOffset)
+        let logFile: any StorageFile
+        if let spare {
+            try fileSystem.rename(from: spare, to: path)
+            logFile = try fileSystem.openFile(at: path, create: false)
+        } else {
+            logFile = try fileSystem.openFile(at: path, create: true)
+            try logFile.truncate(to: 0)
+        }
         let segment = try Segment(directory: directory, baseOffset: baseOffset, logFile: logFile, fileSystem: fileSystem, isNew: true, size: 0)
+        segment.hasStaleTail = spare != nil
         segment.rollingTimestamp = now
         // Its creation is not durable until synced; `PartitionLog.sync` relies on unsynced
         // segments forming a suffix of the log.
@@ -147,7 +161,10 @@ final class Segment {
                     continue scanning
                 }
                 guard header.baseOffset >= nextOffset, canHold(lastOffset: header.lastOffset) else {
-                    cut = (position, FormatError(.invalidRecord, "batch offset \(header.baseOffset) does not follow \(nextOffset)", position: position))
+                    let message = header.lastOffset < baseOffset
+                        ? "batch offsets \(header.baseOffset)...\(header.lastOffset) are below the segment's base \(baseOffset): bytes left from the file's former segment (a reused file not yet cut when the broker stopped)"
+                        : "batch offset \(header.baseOffset) does not follow \(nextOffset)"
+                    cut = (position, FormatError(.invalidRecord, message, position: position))
                     break scanning
                 }
                 try indexBatch(header, at: position, indexIntervalBytes: indexIntervalBytes)
@@ -164,6 +181,7 @@ final class Segment {
             if cutOnInvalid {
                 try logFile.truncate(to: position)
                 size = position
+                hasStaleTail = false
                 isSynced = false
             } else {
                 corruption = StorageError(.corruptSegment, "\(reason.code): \(reason.message)", path: logPath, position: position)
@@ -304,6 +322,15 @@ final class Segment {
     }
 
     /// Called when the segment stops being the active one: indexes go to disk and leave memory.
+    /// Cuts a reused file's old bytes past the last batch (before the segment stops being
+    /// active, and before a clean close's sync).
+    func trimStaleTail() throws {
+        guard hasStaleTail else { return }
+        try logFile.truncate(to: size)
+        hasStaleTail = false
+        isSynced = false
+    }
+
     func closeForAppends() throws {
         try offsetIndex.unload()
         try timeIndex.unload()
@@ -316,6 +343,7 @@ final class Segment {
         guard let (position, removed) = try locate(offset) else { return nil }
         try logFile.truncate(to: position)
         size = position
+        hasStaleTail = false
         verifiedSize = min(verifiedSize, size)
         if let corruption, let at = corruption.position, at >= size { self.corruption = nil }
         corruptBatches.removeAll { $0.range.lowerBound >= size }

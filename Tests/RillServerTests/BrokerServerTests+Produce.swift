@@ -37,11 +37,12 @@ extension BrokerServerTests {
     }
 
     /// Retention renames the segments it removes (`.deleted`) on the partition's loop and
-    /// unlinks them on the thread pool: the log start moves, and no renamed file stays behind.
+    /// unlinks them on the thread pool: the log start moves, and no renamed file stays behind
+    /// (with `file.delete.delay.ms` 0; by default up to two log files wait to be reused).
     @Test func retentionRemovesExpiredSegmentFilesAndLeavesNoneRenamed() throws {
         let broker = try TestBroker([("log.retention.check.interval.ms", "20")])
         let connection = try broker.connect()
-        try connection.createTopic("expiring", configs: ["segment.bytes": "2000", "retention.bytes": "3000"])
+        try connection.createTopic("expiring", configs: ["segment.bytes": "2000", "retention.bytes": "3000", "file.delete.delay.ms": "0"])
         for _ in 0..<10 {
             #expect(try connection.produce(topic: "expiring", records: try makeBatch(4, valueBytes: 200)).errorCode == .none)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RillFormat
 import Testing
@@ -56,7 +57,8 @@ import Testing
 
     @Test func deferredRemovalRenamesRemovedSegmentsAndRecoveryDeletesWhatACrashLeft() throws {
         let fileSystem = SimulatedFileSystem()
-        var log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["segment.bytes": "150"]), now: t0)
+        // No spare files kept (below): every removed file is handed over.
+        var log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["segment.bytes": "150", "file.delete.delay.ms": "0"]), now: t0)
         var handedOver: [[String]] = []
         log.deferredFileRemoval = { handedOver.append($0) }
         for index in 0..<10 { try log.append([TestRecord("k", "v\(index)")]) }
@@ -84,6 +86,128 @@ import Testing
         #expect(log.recoveryReport.removedTemporaryFiles == handedOver.joined().count)
         #expect(log.logStartOffset == Offset(7))
         #expect(try log.allRecords().map(\.offset) == [7, 8, 9])
+    }
+
+    /// A log whose first segments deleteRecords removed, with two of their log files kept as spares.
+    func logWithSpares(_ fileSystem: SimulatedFileSystem, handedOver: Box<[String]>) throws -> PartitionLog {
+        let log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["segment.bytes": "150"]), now: t0)
+        log.deferredFileRemoval = { handedOver.value += $0 }
+        for index in 0..<10 { try log.append([TestRecord("k", "v\(index)")]) }
+        try log.deleteRecords(before: Offset(7))
+        return log
+    }
+
+    @Test func removedSegmentsLogFilesBecomeTheNextSegmentsFiles() throws {
+        let fileSystem = SimulatedFileSystem()
+        let handedOver = Box<[String]>([])
+        var log = try logWithSpares(fileSystem, handedOver: handedOver)
+        // Two of the removed log files wait as spares; the rest, and every index, were handed over.
+        let spares = log.spareLogFiles.map(\.path)
+        #expect(spares.count == PartitionLog.spareLogFileLimit)
+        for path in spares { #expect(fileSystem.fileExists(at: path) && !handedOver.value.contains(path)) }
+        #expect(handedOver.value.contains { $0.hasSuffix(".log" + SegmentFiles.deletedSuffix) })
+        // The next roll renames the first spare to the new segment's name, old bytes and all.
+        let spareBytes = fileSystem.contents(of: spares[0])!.count
+        try log.roll()
+        let active = SegmentFiles.logPath("/p", log.logEndOffset)
+        #expect(!fileSystem.fileExists(at: spares[0]) && log.spareLogFiles.map(\.path) == [spares[1]])
+        #expect(fileSystem.contents(of: active)!.count == spareBytes)
+        // Appends overwrite from the start; reads stop at the last batch, never reaching old bytes.
+        try log.append([TestRecord("k", "new")])
+        #expect(fileSystem.contents(of: active)!.count == spareBytes)
+        #expect(try log.allRecords().map(\.record.value) == ["v7", "v8", "v9", "new"])
+        // Rolling on cuts the old bytes off: a segment that is no longer active ends at its last batch.
+        try log.roll()
+        #expect(fileSystem.contents(of: active)!.count < spareBytes)
+        try log.append([TestRecord("k", "newer")])
+        // A clean close cuts the active file too and removes the spares: reopened, nothing is recovered or cut.
+        try log.close()
+        #expect(!fileSystem.fileExists(at: spares[1]))
+        log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, now: t0)
+        #expect(log.recoveryReport.truncation == nil)
+        #expect(try log.allRecords().map(\.record.value) == ["v7", "v8", "v9", "new", "newer"])
+    }
+
+    @Test func recoveryCutsAReusedFilesOldBytesAfterACrash() throws {
+        let fileSystem = SimulatedFileSystem()
+        var log = try logWithSpares(fileSystem, handedOver: Box([]))
+        try log.roll()
+        // A batch the size of the file's old ones, so the old bytes after it start at a batch:
+        // recovery reads its offsets and says where they came from.
+        try log.append([TestRecord("k", "vN")])
+        try log.sync()
+        var generator = SplitMix64(seed: 5)
+        fileSystem.crash(mode: .loseAllUnsynced, using: &generator)
+        log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, now: t0)
+        #expect(try log.allRecords().map(\.record.value) == ["v7", "v8", "v9", "vN"])
+        let truncation = try #require(log.recoveryReport.truncation)
+        #expect(truncation.reason.contains("former segment"), "\(truncation.reason)")
+        try log.append([TestRecord("k", "after")])
+        #expect(try log.allRecords().map(\.record.value) == ["v7", "v8", "v9", "vN", "after"])
+    }
+
+    @Test func aSpareThatAReaderStillHoldsIsNotReused() throws {
+        let fileSystem = SimulatedFileSystem()
+        let log = try PartitionLog.open(directory: "/p", fileSystem: fileSystem, configuration: configuration(["segment.bytes": "150"]), now: t0)
+        for index in 0..<10 { try log.append([TestRecord("k", "v\(index)")]) }
+        // A fetch holds a slice of the first segment (as a pending sendfile would) while it is removed.
+        var held = try #require(try log.read(from: .zero, maximumBytes: 1000).slice) as FileSlice?
+        let heldBytes = try held?.read()
+        try log.deleteRecords(before: Offset(7))
+        let spares = log.spareLogFiles.map(\.path)
+        try log.roll()
+        // The held file stays a spare, byte for byte; the other one was taken.
+        #expect(log.spareLogFiles.map(\.path) == [spares[0]])
+        #expect(try held?.read() == heldBytes)
+        try log.append([TestRecord("k", "new")])
+        try log.roll()
+        #expect(log.spareLogFiles.map(\.path) == [spares[0]] && fileSystem.fileExists(at: spares[0]))
+        #expect(try held?.read() == heldBytes)
+        // Once the reader lets go, the next roll takes it.
+        held = nil
+        try log.append([TestRecord("k", "newer")])
+        try log.roll()
+        #expect(log.spareLogFiles.isEmpty && !fileSystem.fileExists(at: spares[0]))
+        #expect(try log.allRecords().map(\.record.value) == ["v7", "v8", "v9", "new", "newer"])
+    }
+
+    /// On a real file system: the new segment's file is the removed one's inode, and a file a
+    /// reader holds open is not reused until the reader closes it.
+    @Test func aReusedFileIsTheSameInodeOnDisk() throws {
+        let directory = TemporaryDirectory()
+        let log = try PartitionLog.open(directory: directory.path, fileSystem: POSIXFileSystem(), configuration: configuration(["segment.bytes": "150"]), now: t0)
+        for index in 0..<10 { try log.append([TestRecord("k", "v\(index)")]) }
+        func inode(_ path: String) -> UInt64? {
+            var status = stat()
+            return stat(path, &status) == 0 ? UInt64(status.st_ino) : nil
+        }
+        var held = try log.read(from: .zero, maximumBytes: 1000).slice
+        try log.deleteRecords(before: Offset(7))
+        let spares = log.spareLogFiles.map(\.path)
+        let spareInodes = spares.map(inode)
+        try log.roll()
+        // The first spare is held open by the slice: the second one became the new segment.
+        #expect(inode(SegmentFiles.logPath(directory.path, log.logEndOffset)) == spareInodes[1])
+        #expect(held?.length ?? 0 > 0)
+        held = nil
+        try log.append([TestRecord("k", "new")])
+        try log.roll()
+        #expect(inode(SegmentFiles.logPath(directory.path, log.logEndOffset)) == spareInodes[0])
+        try log.append([TestRecord("k", "newer")])
+        #expect(try log.allRecords().map(\.record.value) == ["v7", "v8", "v9", "new", "newer"])
+    }
+
+    @Test func sparesAreUnlinkedAfterFileDeleteDelay() throws {
+        let fileSystem = SimulatedFileSystem()
+        let handedOver = Box<[String]>([])
+        let log = try logWithSpares(fileSystem, handedOver: handedOver)
+        let spares = log.spareLogFiles.map(\.path)
+        try log.tick(now: Timestamp(milliseconds: 10_000))
+        try log.tick(now: Timestamp(milliseconds: 69_999))
+        #expect(log.spareLogFiles.count == 2)
+        try log.tick(now: Timestamp(milliseconds: 70_000))
+        #expect(log.spareLogFiles.isEmpty)
+        #expect(Set(spares).isSubset(of: handedOver.value))
     }
 
     @Test func truncateRemovesTheTailAndTheLogContinuesFromThere() throws {

@@ -83,3 +83,9 @@ func configuration(_ settings: [String: String]) throws -> LogConfiguration {
 }
 
 let t0 = Timestamp(milliseconds: 1_000)
+
+/// A mutable value a test shares with a closure it hands out.
+final class Box<Value> {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
