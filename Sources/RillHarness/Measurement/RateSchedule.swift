@@ -51,6 +51,13 @@ public struct RateSchedule: Sendable, Equatable {
     /// per record, as OMB's rate limiter does.
     static let pacingSlackNanoseconds: UInt64 = 100_000
     static let pacingMinimumChunk = 8
+    /// Above that rate, where the sender runs on the shared pool and wakes per chunk anyway, it
+    /// wakes at most every 500 µs: with 100 µs a sender woke 10,000 times a second at any rate
+    /// over 80,000 records/s, and the wake-ups (a timer, a thread switch, a hand-off to the
+    /// client's loop) cost the harness 0.12 of a core at 600,000 records/s of 1 KiB
+    /// (docs/performance.md, ninth session). A record waits at most 500 µs past its intended
+    /// time for it, counted as publish delay.
+    static let chunkedPacingSlackNanoseconds: UInt64 = 500_000
 
     /// True when throttled below `pacingMinimumChunk` records per slack (80,000 records/s): the
     /// sender wakes for each record, and those wake-ups are most of a record's latency. The
@@ -65,10 +72,12 @@ public struct RateSchedule: Sendable, Equatable {
     }
 
     /// How long a sender that has sent the records before `index` and found none due at `now`
-    /// sleeps: until `wakeTime` with the pacing slack, at most 10 ms (so rate changes and stop
-    /// requests are seen); 0 when unthrottled (records are always due then).
+    /// sleeps: until `wakeTime` with the pacing slack (the chunked slack above
+    /// `pacesPerRecord`'s rate), at most 10 ms (so rate changes and stop requests are seen); 0
+    /// when unthrottled (records are always due then).
     public func sleepNanoseconds(beforeRecord index: Int, at now: UInt64, limit: Int) -> Int64 {
-        let wake = wakeTime(forRecord: index, slack: Self.pacingSlackNanoseconds, minimumChunk: Self.pacingMinimumChunk, limit: limit) ?? now
+        let slack = pacesPerRecord ? Self.pacingSlackNanoseconds : Self.chunkedPacingSlackNanoseconds
+        let wake = wakeTime(forRecord: index, slack: slack, minimumChunk: Self.pacingMinimumChunk, limit: limit) ?? now
         return Int64(min(wake &- min(wake, now), 10_000_000))
     }
 
