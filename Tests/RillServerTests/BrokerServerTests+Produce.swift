@@ -67,6 +67,53 @@ extension BrokerServerTests {
         try broker.stop()
     }
 
+    /// A fetch whose response is still going out with sendfile (its client reads slowly) holds
+    /// its segment's file: retention removes the segment and later rolls reuse removed files,
+    /// but not that one until the response is sent, and the client gets the batches it asked for.
+    @Test func aFetchStillSendingFromARemovedSegmentGetsItsOwnBytes() throws {
+        let broker = try TestBroker([("log.retention.check.interval.ms", "20")])
+        let connection = try broker.connect()
+        let segmentBytes = 4 << 20
+        // (retention.ms -1: the test batches' timestamps are from 1970.)
+        try connection.createTopic("reused", configs: ["segment.bytes": "\(segmentBytes)", "retention.bytes": "\(2 * segmentBytes)", "retention.ms": "-1"])
+        // Batches of about 256 KiB whose keys say which batch they are; 15 fill a segment.
+        var produced = 0
+        func produce(_ count: Int) throws {
+            for _ in 0..<count {
+                let batch = try makeBatch(16, prefix: "b\(produced)-", valueBytes: 16 * 1024)
+                #expect(try connection.produce(topic: "reused", records: batch).errorCode == .none)
+                produced += 1
+            }
+        }
+        try produce(20)
+        // A client with a tiny receive window asks for the whole first segment and reads nothing yet.
+        let slowReader = try broker.connect(receiveBufferBytes: 4096)
+        let fetchID = try slowReader.send(TestConnection.fetchRequest(topic: "reused", offset: .zero, partitionMaximumBytes: Int32(segmentBytes)),
+                                          version: TestConnection.fetchVersion)
+        Thread.sleep(forTimeInterval: 0.2)
+        // Retention removes the first segments while more are rolled, which reuse removed files.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try connection.listOffset(topic: "reused", timestamp: -2).offset == .zero, ContinuousClock.now < deadline {
+            try produce(1)
+            Thread.sleep(forTimeInterval: 0.03)
+        }
+        #expect(try connection.listOffset(topic: "reused", timestamp: -2).offset > .zero, "retention never removed the first segment")
+        for _ in 0..<4 {
+            try produce(15)
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        // The response holds the first segment's batches, in order, with their own keys.
+        let response = try slowReader.receive(FetchResponse.self, version: TestConnection.fetchVersion, correlationID: fetchID)
+        let received = try batches(in: response.topics[0].partitions[0].records)
+        #expect(received.count >= 10, "\(response.topics[0].partitions[0].errorCode), \(response.topics[0].partitions[0].records?.readableBytes ?? -1) bytes")
+        for (index, batch) in received.enumerated() {
+            #expect(batch.header.baseOffset == Offset(Int64(index) * 16))
+            let key = try batch.records().first?.key.map { String(buffer: $0) }
+            #expect(key == "b\(index)-k0", "batch \(index) holds \(key ?? "nothing")")
+        }
+        try broker.stop()
+    }
+
     @Test func aBatchOverMaxMessageBytesIsTooLargeAndNotAppended() throws {
         let broker = try TestBroker()
         let connection = try broker.connect()

@@ -71,8 +71,8 @@ final class TestBroker {
         try start()
     }
 
-    func connect() throws -> TestConnection {
-        try TestConnection(port: port)
+    func connect(receiveBufferBytes: Int32? = nil) throws -> TestConnection {
+        try TestConnection(port: port, receiveBufferBytes: receiveBufferBytes)
     }
 
     deinit { try? stop() }
@@ -85,7 +85,9 @@ final class TestConnection {
     private var nextCorrelationID: Int32 = 1
     let clientID = "rill-server-tests"
 
-    init(port: Int, timeoutSeconds: Int = 10) throws {
+    /// `receiveBufferBytes` shrinks the socket's receive buffer (before connecting, so the TCP
+    /// window stays small): a response the test does not read then stays partly unsent.
+    init(port: Int, timeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws {
         #if canImport(Glibc)
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -95,6 +97,9 @@ final class TestConnection {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBufferBytes {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
