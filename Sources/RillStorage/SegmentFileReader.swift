@@ -20,11 +20,16 @@ public struct SegmentFileReader {
     public let size: Int64
     private var position: Int64 = 0
     private var isFinished = false
+    /// No batch may start below this: the base offset in the file's name, then the offset after
+    /// the last valid batch. Lower offsets mean the bytes are not this segment's — the former
+    /// segment's batches in a reused file of a running broker (storage.md), or damage.
+    private var nextOffset: Offset?
 
     public init(path: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {
         self.path = path
         file = try fileSystem.openFile(at: path, create: false)
         size = try file.size()
+        nextOffset = SegmentFiles.offset(fromName: String(path.split(separator: "/").last ?? ""), suffix: SegmentFiles.logSuffix)
     }
 
     public mutating func next() throws -> Entry? {
@@ -46,6 +51,11 @@ public struct SegmentFileReader {
             let problem = FormatError(.truncated, "batch of \(header.totalSize) bytes, only \(size - position) left in the file (a torn tail)", position: position)
             return .unreadable(position: position, remainingBytes: size - position, problem: problem)
         }
+        if let nextOffset, header.baseOffset < nextOffset {
+            isFinished = true
+            let problem = FormatError(.invalidRecord, "batch offsets \(header.baseOffset)...\(header.lastOffset) are below \(nextOffset): from here on the bytes are not this segment's (a reused file's former segment, past the last batch of a running broker's active segment, or damage)", position: position)
+            return .unreadable(position: position, remainingBytes: size - position, problem: problem)
+        }
         let bytes = try file.readBatch(at: position, size: header.totalSize)
         var problem: FormatError?
         do {
@@ -54,6 +64,7 @@ public struct SegmentFileReader {
         } catch {
             problem = FormatError(error.code, error.message, position: position)
         }
+        if problem == nil { nextOffset = header.lastOffset + 1 }
         let entryPosition = position
         position += Int64(header.totalSize)
         return .batch(header, bytes: bytes, position: entryPosition, problem: problem)

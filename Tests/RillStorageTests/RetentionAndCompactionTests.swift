@@ -197,6 +197,22 @@ import Testing
         #expect(try log.allRecords().map(\.record.value) == ["v7", "v8", "v9", "new", "newer"])
     }
 
+    /// `rill dump-log`'s reader stops where a reused file's old batches begin and says so.
+    @Test func theSegmentFileReaderStopsAtAReusedFilesOldBatches() throws {
+        let directory = TemporaryDirectory()
+        let log = try PartitionLog.open(directory: directory.path, fileSystem: POSIXFileSystem(), configuration: configuration(["segment.bytes": "150"]), now: t0)
+        for index in 0..<10 { try log.append([TestRecord("k", "v\(index)")]) }
+        try log.deleteRecords(before: Offset(7))
+        try log.roll()
+        try log.append([TestRecord("k", "vN")])
+        var reader = try SegmentFileReader(path: SegmentFiles.logPath(directory.path, log.logEndOffset - 1))
+        guard case .batch(let header, _, _, nil) = try reader.next() else { Issue.record("no valid first batch"); return }
+        #expect(header.baseOffset == log.logEndOffset - 1)
+        guard case .unreadable(_, let remaining, let problem) = try reader.next() else { Issue.record("the old batches were not reported"); return }
+        #expect(remaining > 0 && problem.message.contains("former segment"))
+        #expect(try reader.next() == nil)
+    }
+
     @Test func sparesAreUnlinkedAfterFileDeleteDelay() throws {
         let fileSystem = SimulatedFileSystem()
         let handedOver = Box<[String]>([])
