@@ -328,17 +328,14 @@ public final class PartitionLog {
 
     /// Unlinks the spare log files `file.delete.delay.ms` after `tick` first saw them.
     func expireSpareLogFiles(now: Timestamp) throws {
+        guard !spareLogFiles.isEmpty else { return }
         var expired: [String] = []
-        spareLogFiles = spareLogFiles.compactMap { spare in
-            var spare = spare
-            let since = spare.firstSeen ?? now
-            spare.firstSeen = since
-            guard now.milliseconds - since.milliseconds < configuration.fileDeleteDelayMilliseconds else {
-                expired.append(spare.path)
-                return nil
-            }
-            return spare
+        for index in spareLogFiles.indices {
+            let firstSeen = spareLogFiles[index].firstSeen ?? now
+            spareLogFiles[index].firstSeen = firstSeen
+            if now.milliseconds - firstSeen.milliseconds >= configuration.fileDeleteDelayMilliseconds { expired.append(spareLogFiles[index].path) }
         }
+        spareLogFiles.removeAll { expired.contains($0.path) }
         try removeFiles(expired)
     }
 

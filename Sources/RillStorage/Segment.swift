@@ -161,10 +161,7 @@ final class Segment {
                     continue scanning
                 }
                 guard header.baseOffset >= nextOffset, canHold(lastOffset: header.lastOffset) else {
-                    let message = header.lastOffset < baseOffset
-                        ? "batch offsets \(header.baseOffset)...\(header.lastOffset) are below the segment's base \(baseOffset): bytes left from the file's former segment (a reused file not yet cut when the broker stopped)"
-                        : "batch offset \(header.baseOffset) does not follow \(nextOffset)"
-                    cut = (position, FormatError(.invalidRecord, message, position: position))
+                    cut = (position, SegmentFiles.outOfOrder(header, following: nextOffset, segmentBase: baseOffset, position: position))
                     break scanning
                 }
                 try indexBatch(header, at: position, indexIntervalBytes: indexIntervalBytes)
@@ -321,7 +318,6 @@ final class Segment {
         isSynced = true
     }
 
-    /// Called when the segment stops being the active one: indexes go to disk and leave memory.
     /// Cuts a reused file's old bytes past the last batch (before the segment stops being
     /// active, and before a clean close's sync).
     func trimStaleTail() throws {
@@ -331,6 +327,7 @@ final class Segment {
         isSynced = false
     }
 
+    /// Called when the segment stops being the active one: indexes go to disk and leave memory.
     func closeForAppends() throws {
         try offsetIndex.unload()
         try timeIndex.unload()

@@ -20,16 +20,18 @@ public struct SegmentFileReader {
     public let size: Int64
     private var position: Int64 = 0
     private var isFinished = false
-    /// No batch may start below this: the base offset in the file's name, then the offset after
-    /// the last valid batch. Lower offsets mean the bytes are not this segment's — the former
-    /// segment's batches in a reused file of a running broker (storage.md), or damage.
+    /// The base offset in the file's name, when it has one.
+    private let segmentBase: Offset?
+    /// No batch may start below this: the segment's base, then the offset after the last valid
+    /// batch. Lower offsets mean the bytes are not this segment's (`SegmentFiles.outOfOrder`).
     private var nextOffset: Offset?
 
     public init(path: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {
         self.path = path
         file = try fileSystem.openFile(at: path, create: false)
         size = try file.size()
-        nextOffset = SegmentFiles.offset(fromName: String(path.split(separator: "/").last ?? ""), suffix: SegmentFiles.logSuffix)
+        segmentBase = SegmentFiles.offset(fromName: String(path.split(separator: "/").last ?? ""), suffix: SegmentFiles.logSuffix)
+        nextOffset = segmentBase
     }
 
     public mutating func next() throws -> Entry? {
@@ -53,7 +55,7 @@ public struct SegmentFileReader {
         }
         if let nextOffset, header.baseOffset < nextOffset {
             isFinished = true
-            let problem = FormatError(.invalidRecord, "batch offsets \(header.baseOffset)...\(header.lastOffset) are below \(nextOffset): from here on the bytes are not this segment's (a reused file's former segment, past the last batch of a running broker's active segment, or damage)", position: position)
+            let problem = SegmentFiles.outOfOrder(header, following: nextOffset, segmentBase: segmentBase, position: position)
             return .unreadable(position: position, remainingBytes: size - position, problem: problem)
         }
         let bytes = try file.readBatch(at: position, size: header.totalSize)

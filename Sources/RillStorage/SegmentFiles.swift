@@ -43,6 +43,16 @@ public enum SegmentFiles {
         guard stem.count == 20, stem.allSatisfy(\.isASCIIDigitCharacter), let value = Int64(stem) else { return nil }
         return Offset(value)
     }
+
+    /// Why a batch at `position` cannot come next in the segment based at `segmentBase`, where
+    /// `nextOffset` is the offset after the batch before it: offsets below the segment's base
+    /// are a reused file's former batches, not yet cut off (storage.md); anything else is damage.
+    static func outOfOrder(_ header: RecordBatchHeader, following nextOffset: Offset, segmentBase: Offset?, position: Int64) -> FormatError {
+        if let segmentBase, header.lastOffset < segmentBase {
+            return FormatError(.invalidRecord, "batch offsets \(header.baseOffset)...\(header.lastOffset) are below the segment's base \(segmentBase): bytes left from the file's former segment (a reused file not cut yet: a running broker's active segment, or one that stopped without closing)", position: position)
+        }
+        return FormatError(.invalidRecord, "batch offset \(header.baseOffset) does not follow \(nextOffset)", position: position)
+    }
 }
 
 extension Character {
