@@ -90,20 +90,19 @@ extension BrokerServerTests {
         let slowReader = try broker.connect(receiveBufferBytes: 4096)
         let fetchID = try slowReader.send(TestConnection.fetchRequest(topic: "reused", offset: .zero, partitionMaximumBytes: Int32(segmentBytes)),
                                           version: TestConnection.fetchVersion)
-        Thread.sleep(forTimeInterval: 0.2)
-        // Retention removes the first segments while more are rolled, which reuse removed files.
+        // Its response has begun: the fetch was answered from the first segment.
+        let responseSize = try #require(try slowReader.receiveFrameSize())
+        // Producing on, retention removes the first segment (its file becomes a spare, the
+        // first in line), then rolls take spares for their new segments.
         let deadline = ContinuousClock.now + .seconds(10)
         while try connection.listOffset(topic: "reused", timestamp: -2).offset == .zero, ContinuousClock.now < deadline {
             try produce(1)
-            Thread.sleep(forTimeInterval: 0.03)
         }
         #expect(try connection.listOffset(topic: "reused", timestamp: -2).offset > .zero, "retention never removed the first segment")
-        for _ in 0..<4 {
-            try produce(15)
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        try produce(60)
         // The response holds the first segment's batches, in order, with their own keys.
-        let response = try slowReader.receive(FetchResponse.self, version: TestConnection.fetchVersion, correlationID: fetchID)
+        let response = try slowReader.decode(FetchResponse.self, frame: try slowReader.receiveFrameBody(responseSize),
+                                             version: TestConnection.fetchVersion, correlationID: fetchID)
         let received = try batches(in: response.topics[0].partitions[0].records)
         #expect(received.count >= 10, "\(response.topics[0].partitions[0].errorCode), \(response.topics[0].partitions[0].records?.readableBytes ?? -1) bytes")
         for (index, batch) in received.enumerated() {

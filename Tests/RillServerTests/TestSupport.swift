@@ -168,9 +168,21 @@ final class TestConnection {
 
     /// The next response frame without its size prefix, or nil when the broker closed.
     func receiveFrame() throws -> ByteBuffer? {
+        guard let size = try receiveFrameSize() else { return nil }
+        return try receiveFrameBody(size)
+    }
+
+    /// The size prefix of the next response frame (the broker has begun sending it), or nil when
+    /// the broker closed.
+    func receiveFrameSize() throws -> Int? {
         guard case .bytes(let sizeBytes) = try receive(4) else { return nil }
         let size = Int(Int32(bigEndian: sizeBytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }))
         guard size >= 4, size <= 64 * 1024 * 1024 else { throw TestFailure("implausible response size \(size)") }
+        return size
+    }
+
+    /// The rest of a frame whose size prefix `receiveFrameSize` read.
+    func receiveFrameBody(_ size: Int) throws -> ByteBuffer {
         guard case .bytes(let body) = try receive(size) else { throw TestFailure("the broker closed in the middle of a response") }
         return ByteBuffer(bytes: body)
     }
@@ -208,6 +220,11 @@ final class TestConnection {
     /// Reads the next response, which must answer `correlationID`, as a `Response` at `version`.
     func receive<Response: KafkaResponseMessage>(_ type: Response.Type, version: Int16, correlationID: Int32) throws -> Response {
         guard let frame = try receiveFrame() else { throw TestFailure("the broker closed instead of answering \(Response.apiKey)") }
+        return try decode(type, frame: frame, version: version, correlationID: correlationID)
+    }
+
+    /// A response frame (without its size prefix) read as `Response`.
+    func decode<Response: KafkaResponseMessage>(_ type: Response.Type, frame: ByteBuffer, version: Int16, correlationID: Int32) throws -> Response {
         var reader = KafkaReader(frame)
         let received = try ResponseHeader.read(from: &reader, apiKey: Response.apiKey, version: version)
         guard received == correlationID else { throw TestFailure("expected correlation id \(correlationID), got \(received)") }

@@ -182,13 +182,14 @@ import Testing
             return stat(path, &status) == 0 ? UInt64(status.st_ino) : nil
         }
         var held = try log.read(from: .zero, maximumBytes: 1000).slice
+        let heldBytes = try held?.read()
         try log.deleteRecords(before: Offset(7))
         let spares = log.spareLogFiles.map(\.path)
         let spareInodes = spares.map(inode)
         try log.roll()
         // The first spare is held open by the slice: the second one became the new segment.
         #expect(inode(SegmentFiles.logPath(directory.path, log.logEndOffset)) == spareInodes[1])
-        #expect(held?.length ?? 0 > 0)
+        #expect(try held?.read() == heldBytes)
         held = nil
         try log.append([TestRecord("k", "new")])
         try log.roll()
